@@ -1,0 +1,53 @@
+# keyguard.aws — developer entry points. `make demo` and `make test` are all a new machine needs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+# Plain ansible-playbook runs find the collection through this folder (a symlink is enough there).
+COLLECTIONS_ROOT := .build/collections
+COLLECTION_LINK := $(COLLECTIONS_ROOT)/ansible_collections/keyguard/aws
+
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(COLLECTIONS_ROOT)
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: venv demo test lint format sanity units integration build clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+$(COLLECTION_LINK):
+	mkdir -p $(dir $@)
+	ln -sfn $(CURDIR) $@
+
+venv: $(STAMP) $(COLLECTION_LINK)
+
+demo: venv
+	$(BIN)/python tools/demo.py
+
+test: lint sanity units integration
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: venv
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+sanity: venv
+	tools/ansible-test.sh sanity
+
+units: venv
+	$(BIN)/python -m pytest tests/unit
+
+integration: venv
+	$(BIN)/python -m pytest tests/integration
+
+build: venv
+	$(BIN)/ansible-galaxy collection build --force --output-path .build/dist
+
+clean:
+	rm -rf .build .pytest_cache .ruff_cache .coverage htmlcov tests/output
