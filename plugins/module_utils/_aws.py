@@ -1,0 +1,215 @@
+# Copyright (c) 2026 keyguard.aws contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# This module_utils is PRIVATE to the keyguard.aws collection. It may change without notice.
+
+"""AWS connection plumbing shared by every keyguard.aws module.
+
+Everything here takes plain values and raises ``AwsError``; nothing touches ``AnsibleModule``,
+module-level mutable state or the process environment, so the same code can run inside a
+module process or in-process on the controller.
+"""
+
+from __future__ import annotations
+
+import re
+import typing as t
+
+from ansible.module_utils.basic import env_fallback
+
+try:
+    import botocore
+    import botocore.config
+    import botocore.exceptions
+    import botocore.session
+
+    BOTOCORE_IMPORT_ERROR = None
+except ImportError as exc:  # pragma: no cover - exercised by the missing-SDK unit test through sys.modules
+    BOTOCORE_IMPORT_ERROR = exc
+
+COLLECTION_VERSION = "0.1.0"
+
+# The one place the minimum SDK version lives; requirements.txt and the docs fragment repeat it.
+MINIMUM_BOTOCORE_VERSION = "1.34.0"
+
+DEFAULT_RETRIES = {"mode": "standard"}
+
+CONNECTION_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
+    "access_key": {
+        "type": "str",
+        "aliases": ["aws_access_key_id", "aws_access_key"],
+        "fallback": (env_fallback, ["AWS_ACCESS_KEY_ID"]),
+        "no_log": False,
+    },
+    "secret_key": {
+        "type": "str",
+        "aliases": ["aws_secret_access_key", "aws_secret_key"],
+        "fallback": (env_fallback, ["AWS_SECRET_ACCESS_KEY"]),
+        "no_log": True,
+    },
+    "session_token": {
+        "type": "str",
+        "aliases": ["aws_session_token"],
+        "fallback": (env_fallback, ["AWS_SESSION_TOKEN"]),
+        "no_log": True,
+    },
+    "profile": {
+        "type": "str",
+        "aliases": ["aws_profile"],
+        "fallback": (env_fallback, ["AWS_PROFILE"]),
+    },
+    "region": {
+        "type": "str",
+        "aliases": ["aws_region"],
+        "fallback": (env_fallback, ["AWS_REGION", "AWS_DEFAULT_REGION"]),
+    },
+    "endpoint_url": {
+        "type": "str",
+        "aliases": ["aws_endpoint_url"],
+        "fallback": (env_fallback, ["AWS_ENDPOINT_URL"]),
+    },
+    "validate_certs": {"type": "bool", "default": True},
+    "aws_ca_bundle": {"type": "path", "fallback": (env_fallback, ["AWS_CA_BUNDLE"])},
+    "aws_config": {"type": "dict"},
+}
+
+
+class AwsError(Exception):
+    """The one error type raised by keyguard.aws helpers.
+
+    ``code`` is the AWS error code when the failure came from AWS. ``result`` carries values that
+    must still reach the user when a task fails part-way (for example a secret access key that was already created).
+    """
+
+    def __init__(self, message: str, code: str | None = None, result: dict[str, t.Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.result = dict(result or {})
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def _version_tuple(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", version)[:3])
+
+
+def require_sdk() -> None:
+    """Raise AwsError unless a recent enough botocore is importable."""
+    if BOTOCORE_IMPORT_ERROR is not None:
+        raise AwsError(
+            f"keyguard.aws requires botocore >= {MINIMUM_BOTOCORE_VERSION} on the host that runs the module "
+            f"(import failed: {BOTOCORE_IMPORT_ERROR}); "
+            f"install it with: pip install 'botocore>={MINIMUM_BOTOCORE_VERSION}'"
+        )
+    if _version_tuple(botocore.__version__) < _version_tuple(MINIMUM_BOTOCORE_VERSION):
+        raise AwsError(
+            f"keyguard.aws requires botocore >= {MINIMUM_BOTOCORE_VERSION}, found {botocore.__version__}; "
+            f"upgrade it with: pip install 'botocore>={MINIMUM_BOTOCORE_VERSION}'"
+        )
+
+
+def _unset_if_empty(value: t.Any) -> t.Any:
+    return None if value == "" else value
+
+
+def connection_kwargs(params: dict[str, t.Any]) -> dict[str, t.Any]:
+    """Turn the connection options into keyword arguments for ``iam_client``.
+
+    Pure: validates combinations and returns plain data; no AWS call is made.
+    """
+    values = {name: _unset_if_empty(params.get(name)) for name in CONNECTION_ARGUMENT_SPEC}
+    explicit_keys = values["access_key"] or values["secret_key"] or values["session_token"]
+    if values["profile"] and explicit_keys:
+        raise AwsError("profile cannot be combined with access_key, secret_key or session_token; use one or the other")
+    if bool(values["access_key"]) != bool(values["secret_key"]):
+        missing = "secret_key" if values["access_key"] else "access_key"
+        raise AwsError(f"access_key and secret_key must be given together; {missing} is missing")
+
+    verify: bool | str = bool(values["validate_certs"]) if values["validate_certs"] is not None else True
+    if verify and values["aws_ca_bundle"]:
+        verify = values["aws_ca_bundle"]
+
+    config = dict(values["aws_config"] or {})
+    config.setdefault("retries", dict(DEFAULT_RETRIES))
+    config.setdefault("user_agent_extra", f"keyguard.aws/{COLLECTION_VERSION}")
+
+    return {
+        "profile": values["profile"],
+        "region": values["region"],
+        "endpoint_url": values["endpoint_url"],
+        "access_key": values["access_key"],
+        "secret_key": values["secret_key"],
+        "session_token": values["session_token"],
+        "verify": verify,
+        "config": config,
+    }
+
+
+def iam_client(
+    *,
+    profile: str | None = None,
+    region: str | None = None,
+    endpoint_url: str | None = None,
+    access_key: str | None = None,
+    secret_key: str | None = None,
+    session_token: str | None = None,
+    verify: bool | str = True,
+    config: dict[str, t.Any] | None = None,
+) -> t.Any:
+    """Build a botocore IAM client with botocore's own retry mode."""
+    require_sdk()
+    try:
+        botocore_config = botocore.config.Config(**(config or {}))
+    except TypeError as exc:
+        raise AwsError(f"aws_config contains an option botocore.config.Config does not accept: {exc}") from None
+    try:
+        session = botocore.session.Session(profile=profile)
+        return session.create_client(
+            "iam",
+            region_name=region,
+            endpoint_url=endpoint_url,
+            verify=verify,
+            aws_access_key_id=access_key,
+            aws_secret_access_key=secret_key,
+            aws_session_token=session_token,
+            config=botocore_config,
+        )
+    except botocore.exceptions.ProfileNotFound:
+        raise AwsError(f"AWS profile {profile!r} was not found in the AWS config or credentials files") from None
+    except botocore.exceptions.BotoCoreError as exc:
+        raise AwsError(f"could not create the IAM client: {exc}") from None
+
+
+def error_code(exc: Exception) -> str | None:
+    """The AWS error code of a ClientError, else None."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return response.get("Error", {}).get("Code")
+    return None
+
+
+def describe_failure(operation: str, exc: Exception) -> str:
+    """One line saying which IAM operation failed and why, without a traceback or prefix repeats."""
+    if BOTOCORE_IMPORT_ERROR is None and isinstance(exc, botocore.exceptions.ClientError):
+        error = exc.response.get("Error", {})
+        code = error.get("Code", "Unknown")
+        message = error.get("Message") or "no message"
+        return f"iam:{operation} failed: {code}: {message}"
+    if BOTOCORE_IMPORT_ERROR is None and isinstance(exc, botocore.exceptions.NoCredentialsError):
+        return (
+            f"iam:{operation} failed: no AWS credentials found; set access_key and secret_key, profile, "
+            "or the AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE environment variables"
+        )
+    if BOTOCORE_IMPORT_ERROR is None and isinstance(exc, botocore.exceptions.EndpointConnectionError):
+        return f"iam:{operation} failed: could not reach the IAM endpoint: {exc}"
+    return f"iam:{operation} failed: {exc}"
+
+
+def is_aws_failure(exc: Exception) -> bool:
+    """True for the errors botocore raises for a failed call (as opposed to a bug in our code)."""
+    return BOTOCORE_IMPORT_ERROR is None and isinstance(
+        exc, (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError)
+    )

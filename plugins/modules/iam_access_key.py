@@ -1,0 +1,235 @@
+#!/usr/bin/python
+# Copyright (c) 2026 keyguard.aws contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: iam_access_key
+short_description: Manage AWS IAM user access keys idempotently
+version_added: 0.1.0
+description:
+  - Declares the desired state of an IAM user's access keys and reconciles IAM to it.
+  - With O(id), the task is about that one key. Without it, the task is about the user's keys in scope
+    (the keys whose description equals O(description) when it is given, otherwise all of the user's keys).
+  - Running the same task again reports no change and never creates another key.
+  - The secret access key is returned only by the run that creates the key; IAM never shows it again.
+author:
+  - keyguard.aws developers
+options:
+  user_name:
+    description:
+      - The IAM user whose keys are managed.
+      - Required unless O(id) is given; then the owner is looked up from the key id. When both are given, the key
+        must belong to this user.
+    type: str
+    aliases: [username]
+  id:
+    description:
+      - An access key ID (16-128 upper-case letters and digits). IAM chooses key ids, so a key with this id must
+        already exist unless O(state=absent).
+    type: str
+  description:
+    description:
+      - The key's description, at most 256 characters.
+      - Stored the way the AWS console stores it, as a tag on the user whose key is the access key ID and whose value
+        is the description.
+      - Without O(id), only keys with this description are in scope, and a created key gets it.
+    type: str
+  state:
+    description:
+      - V(present) ensures a key exists; with O(id), the key must exist and its status is left alone. Without O(id),
+        one key is created if none is in scope.
+      - V(active) ensures an Active key; with O(id), the key is activated. Without O(id), a key is created if no
+        Active key is in scope. An Inactive key is never re-activated without its O(id), since a deactivated key
+        may be compromised.
+      - V(inactive) makes the O(id) key, or every key in scope, Inactive.
+      - V(absent) deletes the O(id) key, or every key in scope, together with its description tag. A user or key
+        that does not exist already satisfies it.
+    type: str
+    choices: [present, active, inactive, absent]
+    default: present
+notes:
+  - IAM allows two access keys per user, Inactive keys included. When a key must be created and the user already
+    has two, the task fails before changing anything and names both keys.
+  - O(user_name) is always sent to IAM explicitly, so the task never acts on the caller's own keys by accident.
+  - Use C(no_log) on tasks that create keys so the secret does not appear in logs.
+seealso:
+  - name: Managing access keys for IAM users
+    description: AWS documentation on creating, rotating and deleting access keys.
+    link: https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_access-keys.html
+extends_documentation_fragment:
+  - keyguard.aws.connection
+  - keyguard.aws.attributes
+  - keyguard.aws.attributes.action_group
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  idempotent:
+    support: full
+"""
+
+EXAMPLES = r"""
+- name: Ensure the deploy user has an access key
+  keyguard.aws.iam_access_key:
+    user_name: deploy
+    state: present
+  register: deploy_key
+  no_log: true
+
+- name: Ensure the CI user has an Active key described as "ci-pipeline"
+  keyguard.aws.iam_access_key:
+    user_name: ci
+    description: ci-pipeline
+    state: active
+  register: ci_key
+  no_log: true
+
+- name: Deactivate one key by id (the owner is looked up)
+  keyguard.aws.iam_access_key:
+    id: AKIAIOSFODNN7EXAMPLE
+    state: inactive
+
+- name: Re-activate a key after investigation
+  keyguard.aws.iam_access_key:
+    user_name: deploy
+    id: AKIAIOSFODNN7EXAMPLE
+    state: active
+
+- name: Delete every key of a departing user
+  keyguard.aws.iam_access_key:
+    user_name: alice
+    state: absent
+
+- name: Set connection defaults once for all keyguard.aws modules
+  module_defaults:
+    group/keyguard.aws.aws:
+      profile: security-audit
+  block:
+    - name: Delete one key
+      keyguard.aws.iam_access_key:
+        user_name: deploy
+        id: AKIAIOSFODNN7EXAMPLE
+        state: absent
+"""
+
+RETURN = r"""
+user_name:
+  description: The IAM user the task acted on (looked up from O(id) when O(user_name) was not given).
+  returned: always
+  type: str
+  sample: deploy
+access_key:
+  description:
+    - The key the task is about, after the task. That is the O(id) key, the key created, or else the newest Active
+      key in scope, or else the newest key in scope.
+    - In check mode a key that would be created has a null RV(access_key.access_key_id) and RV(access_key.create_date).
+  returned: when such a key exists after the task (not after a delete)
+  type: dict
+  contains:
+    access_key_id:
+      description: The access key ID.
+      type: str
+      sample: AKIAIOSFODNN7EXAMPLE
+    user_name:
+      description: The user the key belongs to.
+      type: str
+      sample: deploy
+    status:
+      description: V(Active) or V(Inactive).
+      type: str
+      sample: Active
+    create_date:
+      description: When the key was created, ISO 8601.
+      type: str
+      sample: "2026-11-28T08:51:37+00:00"
+    description:
+      description: The key's description, null if it has none.
+      type: str
+      sample: ci-pipeline
+access_keys:
+  description: All of the user's keys after the task (predicted in check mode), oldest first.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    access_key_id:
+      description: The access key ID.
+      type: str
+      sample: AKIAIOSFODNN7EXAMPLE
+    user_name:
+      description: The user the key belongs to.
+      type: str
+      sample: deploy
+    status:
+      description: V(Active) or V(Inactive).
+      type: str
+      sample: Active
+    create_date:
+      description: When the key was created, ISO 8601.
+      type: str
+      sample: "2026-11-28T08:51:37+00:00"
+    description:
+      description: The key's description, null if it has none.
+      type: str
+      sample: ci-pipeline
+secret_access_key:
+  description:
+    - The secret access key of the key created by this run. IAM never returns it again, so store it now.
+    - Also returned when a later step of the same run failed, so the secret is never lost.
+  returned: when a key was created (never in check mode)
+  type: str
+  sample: wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
+actions:
+  description:
+    - The ordered changes made, or in check mode planned. An empty list means nothing needed to change.
+    - RV(actions[].access_key_id) is null for a key that check mode would create.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    action:
+      description: One of V(create), V(activate), V(deactivate), V(delete) or V(describe).
+      type: str
+      sample: create
+    access_key_id:
+      description: The key acted on.
+      type: str
+      sample: AKIAIOSFODNN7EXAMPLE
+  sample: [{action: create, access_key_id: AKIAIOSFODNN7EXAMPLE}]
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.keyguard.aws.plugins.module_utils._access_keys import STATES, ensure_access_keys
+from ansible_collections.keyguard.aws.plugins.module_utils._aws import CONNECTION_ARGUMENT_SPEC, AwsError
+
+ARGUMENT_SPEC = {
+    "user_name": {"type": "str", "aliases": ["username"]},
+    "id": {"type": "str"},
+    "description": {"type": "str"},
+    "state": {"type": "str", "choices": list(STATES), "default": "present"},
+    **CONNECTION_ARGUMENT_SPEC,
+}
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=ARGUMENT_SPEC,
+        required_one_of=[("user_name", "id")],
+        supports_check_mode=True,
+    )
+    try:
+        result = ensure_access_keys(module.params, check_mode=module.check_mode)
+    except AwsError as exc:
+        module.fail_json(msg=exc.message, **exc.result)
+    if not module._diff:
+        result.pop("diff")
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
