@@ -67,8 +67,8 @@ options:
       - Options passed to C(botocore.config.Config), for example C(retries), C(connect_timeout) or
         C(read_timeout).
       - By default requests are retried with botocore's C(standard) retry mode, which retries throttling,
-        HTTP 5xx and connection errors with exponential back-off, up to 3 attempts. Set
-        C({"retries": {"mode": "adaptive", "max_attempts": 10}}) to absorb heavy throttling.
+        HTTP 5xx and connection errors with exponential back-off, up to 3 attempts.
+      - 'To absorb heavy throttling, set for example C({"retries": {"mode": "adaptive", "max_attempts": 10}}).'
     type: dict
 notes:
   - Empty strings count as unset for every connection option, so an empty environment variable does not

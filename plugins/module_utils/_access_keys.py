@@ -17,6 +17,7 @@ import datetime
 import email.utils
 import re
 import typing as t
+import unicodedata
 
 from ansible_collections.keyguard.aws.plugins.module_utils._aws import (
     AwsError,
@@ -33,10 +34,10 @@ INACTIVE = "Inactive"
 MAX_KEYS_PER_USER = 2
 MAX_DESCRIPTION_LENGTH = 256
 
-ACCESS_KEY_ID_PATTERN = re.compile(r"^[A-Z0-9]{16,128}$")
-USER_NAME_PATTERN = re.compile(r"^[\w+=,.@-]{1,64}$")
-# IAM tag values: letters, digits, white space and _ . : / = + - @ (Unicode letters included).
-TAG_VALUE_PATTERN = re.compile(r"^[\w\s.:/=+\-@]*$")
+ACCESS_KEY_ID_PATTERN = re.compile(r"[A-Z0-9]{16,128}")
+USER_NAME_PATTERN = re.compile(r"[\w+=,.@-]{1,64}", re.ASCII)
+# IAM tag values: Unicode letters (L), separators (Z), numbers (N) and _ . : / = + - @
+TAG_VALUE_EXTRA_CHARACTERS = frozenset("_.:/=+-@")
 
 WRITE_OPERATIONS = frozenset({"CreateAccessKey", "UpdateAccessKey", "DeleteAccessKey", "TagUser", "UntagUser"})
 
@@ -99,12 +100,12 @@ class KeyRequest:
             raise AwsError(f"state must be one of {', '.join(STATES)}, got {self.state!r}")
         if self.user_name is None and self.access_key_id is None:
             raise AwsError("one of user_name or id is required")
-        if self.user_name is not None and not USER_NAME_PATTERN.match(self.user_name):
+        if self.user_name is not None and not USER_NAME_PATTERN.fullmatch(self.user_name):
             raise AwsError(
                 f"user_name {self.user_name!r} is not a valid IAM user name "
                 "(1-64 characters: letters, digits and + = , . @ _ -)"
             )
-        if self.access_key_id is not None and not ACCESS_KEY_ID_PATTERN.match(self.access_key_id):
+        if self.access_key_id is not None and not ACCESS_KEY_ID_PATTERN.fullmatch(self.access_key_id):
             raise AwsError(
                 f"id {self.access_key_id!r} is not a valid access key id (16-128 upper-case letters and digits)"
             )
@@ -114,11 +115,15 @@ class KeyRequest:
                     f"description is {len(self.description)} characters long; "
                     f"IAM allows at most {MAX_DESCRIPTION_LENGTH}"
                 )
-            if not TAG_VALUE_PATTERN.match(self.description):
+            if not is_valid_tag_value(self.description):
                 raise AwsError(
-                    "description may only contain letters, digits, white space and _ . : / = + - @ "
+                    "description may only contain letters, digits, spaces and _ . : / = + - @ "
                     "(it is stored as an IAM user tag value)"
                 )
+
+
+def is_valid_tag_value(value: str) -> bool:
+    return all(unicodedata.category(char)[0] in "LZN" or char in TAG_VALUE_EXTRA_CHARACTERS for char in value)
 
 
 # ---------------------------------------------------------------------------------------------

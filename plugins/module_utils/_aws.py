@@ -181,6 +181,8 @@ def iam_client(
         raise AwsError(f"AWS profile {profile!r} was not found in the AWS config or credentials files") from None
     except botocore.exceptions.BotoCoreError as exc:
         raise AwsError(f"could not create the IAM client: {exc}") from None
+    except ValueError as exc:  # botocore rejects a malformed endpoint_url with a bare ValueError
+        raise AwsError(f"could not create the IAM client: {exc}") from None
 
 
 def error_code(exc: Exception) -> str | None:

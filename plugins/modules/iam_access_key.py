@@ -16,7 +16,7 @@ description:
   - Running the same task again reports no change and never creates another key.
   - The secret access key is returned only by the run that creates the key; IAM never shows it again.
 author:
-  - keyguard.aws developers
+  - keyguard.aws developers (@keyguard-aws)
 options:
   user_name:
     description:

@@ -1,0 +1,533 @@
+# Copyright (c) 2026 keyguard.aws contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+import datetime
+import os
+import socket
+from pathlib import Path
+
+import botocore
+import botocore.exceptions
+import pytest
+import yaml
+from botocore.stub import Stubber
+
+from ansible_collections.keyguard.aws.plugins.module_utils import _aws
+from ansible_collections.keyguard.aws.plugins.module_utils._access_keys import call, ensure_access_keys
+from ansible_collections.keyguard.aws.plugins.module_utils._aws import (
+    AwsError,
+    connection_kwargs,
+    describe_failure,
+    error_code,
+    iam_client,
+    is_aws_failure,
+    require_sdk,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[4]
+USER_AGENT = "keyguard.aws/0.1.0"
+DEFAULT_CONFIG = {"retries": {"mode": "standard"}, "user_agent_extra": USER_AGENT}
+SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRET"
+
+
+@pytest.fixture
+def clean_aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No AWS settings from the outside world: empty config and credentials files, no instance metadata."""
+    for name in list(os.environ):
+        if name.startswith("AWS_"):
+            monkeypatch.delenv(name)
+    config_file = tmp_path / "config"
+    credentials_file = tmp_path / "credentials"
+    config_file.write_text("")
+    credentials_file.write_text("")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config_file))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials_file))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    return tmp_path
+
+
+def closed_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# ---------------------------------------------------------------------------------------------
+# connection_kwargs (pure)
+# ---------------------------------------------------------------------------------------------
+
+UNSET = {
+    "profile": None,
+    "region": None,
+    "endpoint_url": None,
+    "access_key": None,
+    "secret_key": None,
+    "session_token": None,
+    "verify": True,
+    "config": DEFAULT_CONFIG,
+}
+
+
+def test_connection_kwargs_nothing_set() -> None:
+    assert connection_kwargs({}) == UNSET
+
+
+def test_connection_kwargs_empty_strings_are_unset() -> None:
+    params = {
+        name: ""
+        for name in (
+            "access_key",
+            "secret_key",
+            "session_token",
+            "profile",
+            "region",
+            "endpoint_url",
+            "aws_ca_bundle",
+        )
+    }
+    assert connection_kwargs(params) == UNSET
+
+
+def test_connection_kwargs_empty_profile_does_not_clash_with_keys() -> None:
+    result = connection_kwargs({"profile": "", "access_key": "AKIAEXAMPLE", "secret_key": SECRET})
+    assert result["profile"] is None
+    assert result["access_key"] == "AKIAEXAMPLE"
+    assert result["secret_key"] == SECRET
+
+
+def test_connection_kwargs_all_values() -> None:
+    params = {
+        "access_key": "AKIAEXAMPLE",
+        "secret_key": SECRET,
+        "session_token": "token",
+        "region": "eu-west-1",
+        "endpoint_url": "http://127.0.0.1:5000",
+        "validate_certs": True,
+        "aws_ca_bundle": "/etc/ssl/bundle.pem",
+        "aws_config": {"connect_timeout": 5},
+        "user_name": "alice",  # module options are ignored
+    }
+    assert connection_kwargs(params) == {
+        "profile": None,
+        "region": "eu-west-1",
+        "endpoint_url": "http://127.0.0.1:5000",
+        "access_key": "AKIAEXAMPLE",
+        "secret_key": SECRET,
+        "session_token": "token",
+        "verify": "/etc/ssl/bundle.pem",
+        "config": {"connect_timeout": 5, **DEFAULT_CONFIG},
+    }
+
+
+def test_connection_kwargs_profile_alone() -> None:
+    assert connection_kwargs({"profile": "dev"}) == {**UNSET, "profile": "dev"}
+
+
+PROFILE_AND_KEYS = "profile cannot be combined with access_key, secret_key or session_token; use one or the other"
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        pytest.param(
+            {"profile": "dev", "access_key": "AKIAEXAMPLE", "secret_key": SECRET}, PROFILE_AND_KEYS, id="profile-keys"
+        ),
+        pytest.param({"profile": "dev", "access_key": "AKIAEXAMPLE"}, PROFILE_AND_KEYS, id="profile-access-key"),
+        pytest.param({"profile": "dev", "secret_key": SECRET}, PROFILE_AND_KEYS, id="profile-secret-key"),
+        pytest.param({"profile": "dev", "session_token": "token"}, PROFILE_AND_KEYS, id="profile-session-token"),
+        pytest.param(
+            {"access_key": "AKIAEXAMPLE"},
+            "access_key and secret_key must be given together; secret_key is missing",
+            id="access-key-without-secret",
+        ),
+        pytest.param(
+            {"access_key": "AKIAEXAMPLE", "secret_key": ""},
+            "access_key and secret_key must be given together; secret_key is missing",
+            id="access-key-with-empty-secret",
+        ),
+        pytest.param(
+            {"secret_key": SECRET},
+            "access_key and secret_key must be given together; access_key is missing",
+            id="secret-without-access-key",
+        ),
+    ],
+)
+def test_connection_kwargs_rejects(params: dict, message: str) -> None:
+    with pytest.raises(AwsError) as excinfo:
+        connection_kwargs(params)
+    assert str(excinfo.value) == message
+    assert SECRET not in str(excinfo.value)
+
+
+@pytest.mark.parametrize(
+    ("validate_certs", "aws_ca_bundle", "verify"),
+    [
+        pytest.param(None, None, True, id="default"),
+        pytest.param(True, None, True, id="validate"),
+        pytest.param(False, None, False, id="no-validate"),
+        pytest.param(True, "/ca.pem", "/ca.pem", id="bundle"),
+        pytest.param(None, "/ca.pem", "/ca.pem", id="bundle-default-validate"),
+        pytest.param(False, "/ca.pem", False, id="no-validate-wins-over-bundle"),
+        pytest.param(True, "", True, id="empty-bundle-unset"),
+    ],
+)
+def test_connection_kwargs_verify(validate_certs: bool | None, aws_ca_bundle: str | None, verify: bool | str) -> None:
+    result = connection_kwargs({"validate_certs": validate_certs, "aws_ca_bundle": aws_ca_bundle})
+    assert result["verify"] == verify
+
+
+@pytest.mark.parametrize(
+    ("aws_config", "expected"),
+    [
+        pytest.param(None, DEFAULT_CONFIG, id="none"),
+        pytest.param({}, DEFAULT_CONFIG, id="empty"),
+        pytest.param(
+            {"connect_timeout": 3, "read_timeout": 10},
+            {"connect_timeout": 3, "read_timeout": 10, **DEFAULT_CONFIG},
+            id="merged-with-defaults",
+        ),
+        pytest.param(
+            {"retries": {"mode": "adaptive", "max_attempts": 10}},
+            {"retries": {"mode": "adaptive", "max_attempts": 10}, "user_agent_extra": USER_AGENT},
+            id="retries-overridable",
+        ),
+        pytest.param(
+            {"user_agent_extra": "my-tool/1.0"},
+            {"retries": {"mode": "standard"}, "user_agent_extra": "my-tool/1.0"},
+            id="user-agent-overridable",
+        ),
+    ],
+)
+def test_connection_kwargs_aws_config(aws_config: dict | None, expected: dict) -> None:
+    original = dict(aws_config) if aws_config is not None else None
+    assert connection_kwargs({"aws_config": aws_config})["config"] == expected
+    assert aws_config == original  # the caller's dict is not modified
+
+
+def test_connection_kwargs_default_retries_not_shared() -> None:
+    first = connection_kwargs({})
+    first["config"]["retries"]["mode"] = "legacy"
+    assert connection_kwargs({})["config"]["retries"] == {"mode": "standard"}
+
+
+def test_user_agent_carries_the_galaxy_version() -> None:
+    galaxy = yaml.safe_load((REPO_ROOT / "galaxy.yml").read_text())
+    assert connection_kwargs({})["config"]["user_agent_extra"] == f"keyguard.aws/{galaxy['version']}"
+
+
+def test_minimum_botocore_version_is_the_one_documented() -> None:
+    requirements = (REPO_ROOT / "requirements.txt").read_text().splitlines()
+    assert f"botocore>={_aws.MINIMUM_BOTOCORE_VERSION}" in requirements
+    fragment = (REPO_ROOT / "plugins" / "doc_fragments" / "connection.py").read_text()
+    assert f"botocore >= {_aws.MINIMUM_BOTOCORE_VERSION}" in fragment
+
+
+# ---------------------------------------------------------------------------------------------
+# iam_client
+# ---------------------------------------------------------------------------------------------
+
+
+def test_iam_client_retry_mode_standard_by_default(clean_aws_env: Path) -> None:
+    params = {"access_key": "AKIAEXAMPLE", "secret_key": SECRET, "region": "us-east-1"}
+    client = iam_client(**connection_kwargs(params))
+    assert client.meta.config.retries == {"mode": "standard"}
+    assert client.meta.config.user_agent_extra == USER_AGENT
+    assert client.meta.service_model.service_name == "iam"
+    assert client.meta.endpoint_url == "https://iam.amazonaws.com"
+
+
+def test_iam_client_retries_overridden_by_aws_config(clean_aws_env: Path) -> None:
+    params = {
+        "access_key": "AKIAEXAMPLE",
+        "secret_key": SECRET,
+        "endpoint_url": "http://127.0.0.1:5000",
+        "aws_config": {"retries": {"mode": "adaptive", "max_attempts": 7}, "connect_timeout": 4},
+    }
+    client = iam_client(**connection_kwargs(params))
+    # botocore turns max_attempts (retries) into total_max_attempts (first attempt included)
+    assert client.meta.config.retries == {"mode": "adaptive", "total_max_attempts": 8}
+    assert client.meta.config.connect_timeout == 4
+    assert client.meta.endpoint_url == "http://127.0.0.1:5000"
+
+
+def test_iam_client_bad_aws_config_key(clean_aws_env: Path) -> None:
+    with pytest.raises(AwsError) as excinfo:
+        iam_client(**connection_kwargs({"aws_config": {"no_such_option": 1}}))
+    message = str(excinfo.value)
+    assert message.startswith("aws_config contains an option botocore.config.Config does not accept: ")
+    assert "no_such_option" in message
+    assert excinfo.value.__cause__ is None
+    assert excinfo.value.__suppress_context__ is True
+
+
+def test_iam_client_unknown_profile(clean_aws_env: Path) -> None:
+    with pytest.raises(AwsError) as excinfo:
+        iam_client(**connection_kwargs({"profile": "does-not-exist"}))
+    assert str(excinfo.value) == "AWS profile 'does-not-exist' was not found in the AWS config or credentials files"
+
+
+def test_iam_client_known_profile(clean_aws_env: Path) -> None:
+    (clean_aws_env / "config").write_text("[profile dev]\nmax_attempts = 9\n")
+    (clean_aws_env / "credentials").write_text(
+        f"[dev]\naws_access_key_id = AKIADEV\naws_secret_access_key = {SECRET}\n"
+    )
+    client = iam_client(**connection_kwargs({"profile": "dev"}))
+    # The profile's max_attempts is read, the retry mode stays ours.
+    assert client.meta.config.retries == {"mode": "standard", "total_max_attempts": 9}
+
+
+def test_iam_client_invalid_region(clean_aws_env: Path) -> None:
+    with pytest.raises(AwsError) as excinfo:
+        iam_client(**connection_kwargs({"access_key": "AKIAEXAMPLE", "secret_key": SECRET, "region": "us east 1"}))
+    assert str(excinfo.value) == (
+        "could not create the IAM client: Provided region_name 'us east 1' doesn't match a supported format."
+    )
+
+
+@pytest.mark.parametrize("endpoint_url", ["127.0.0.1:5000", "http://bad host:5000"], ids=["no-scheme", "space"])
+def test_iam_client_malformed_endpoint_url(clean_aws_env: Path, endpoint_url: str) -> None:
+    # A missing scheme is a common slip; it must fail as AwsError (a clear fail_json), not escape as ValueError.
+    params = {"access_key": "AKIAEXAMPLE", "secret_key": SECRET, "endpoint_url": endpoint_url}
+    with pytest.raises(AwsError) as excinfo:
+        iam_client(**connection_kwargs(params))
+    assert endpoint_url in str(excinfo.value)
+
+
+# ---------------------------------------------------------------------------------------------
+# Error translation
+# ---------------------------------------------------------------------------------------------
+
+
+def client_error(code: str, message: str | None, operation: str) -> botocore.exceptions.ClientError:
+    error = {"Code": code}
+    if message is not None:
+        error["Message"] = message
+    return botocore.exceptions.ClientError({"Error": error, "ResponseMetadata": {"HTTPStatusCode": 400}}, operation)
+
+
+@pytest.mark.parametrize(
+    ("operation", "exc", "expected"),
+    [
+        pytest.param(
+            "ListAccessKeys",
+            client_error("NoSuchEntity", "The user with name ghost cannot be found.", "ListAccessKeys"),
+            "iam:ListAccessKeys failed: NoSuchEntity: The user with name ghost cannot be found.",
+            id="client-error",
+        ),
+        pytest.param(
+            "CreateAccessKey",
+            client_error(
+                "AccessDenied",
+                "User: arn:aws:iam::123456789012:user/ci is not authorized to perform: iam:CreateAccessKey",
+                "CreateAccessKey",
+            ),
+            "iam:CreateAccessKey failed: AccessDenied: "
+            "User: arn:aws:iam::123456789012:user/ci is not authorized to perform: iam:CreateAccessKey",
+            id="access-denied-names-action",
+        ),
+        pytest.param(
+            "DeleteAccessKey",
+            client_error("ServiceFailure", None, "DeleteAccessKey"),
+            "iam:DeleteAccessKey failed: ServiceFailure: no message",
+            id="client-error-without-message",
+        ),
+        pytest.param(
+            "ListAccessKeys",
+            botocore.exceptions.NoCredentialsError(),
+            "iam:ListAccessKeys failed: no AWS credentials found; set access_key and secret_key, profile, "
+            "or the AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE environment variables",
+            id="no-credentials",
+        ),
+        pytest.param(
+            "ListAccessKeys",
+            botocore.exceptions.EndpointConnectionError(endpoint_url="http://127.0.0.1:1/"),
+            'iam:ListAccessKeys failed: could not reach the IAM endpoint: Could not connect to the endpoint URL: "http://127.0.0.1:1/"',
+            id="endpoint-connection",
+        ),
+        pytest.param(
+            "TagUser",
+            botocore.exceptions.ParamValidationError(report="Invalid length for parameter Tags[0].Value"),
+            "iam:TagUser failed: Parameter validation failed:\nInvalid length for parameter Tags[0].Value",
+            id="other-botocore-error",
+        ),
+    ],
+)
+def test_describe_failure(operation: str, exc: Exception, expected: str) -> None:
+    message = describe_failure(operation, exc)
+    assert message == expected
+    assert message.count(f"iam:{operation} failed") == 1
+    assert "An error occurred" not in message  # botocore's own prefix is not repeated
+
+
+def test_error_code_and_is_aws_failure() -> None:
+    exc = client_error("NoSuchEntity", "gone", "ListAccessKeys")
+    assert error_code(exc) == "NoSuchEntity"
+    assert error_code(ValueError("x")) is None
+    assert error_code(botocore.exceptions.NoCredentialsError()) is None
+    assert is_aws_failure(exc) is True
+    assert is_aws_failure(botocore.exceptions.NoCredentialsError()) is True
+    assert is_aws_failure(ValueError("x")) is False
+    assert is_aws_failure(KeyError("AccessKeyId")) is False
+
+
+def test_call_translates_client_error_once(clean_aws_env: Path) -> None:
+    client = iam_client(access_key="AKIAEXAMPLE", secret_key=SECRET, region="us-east-1")
+    with Stubber(client) as stubber:
+        stubber.add_client_error(
+            "list_access_keys",
+            service_error_code="NoSuchEntity",
+            service_message="The user with name ghost cannot be found.",
+            http_status_code=404,
+            expected_params={"UserName": "ghost"},
+        )
+        with pytest.raises(AwsError) as excinfo:
+            call(client, "ListAccessKeys", UserName="ghost")
+        stubber.assert_no_pending_responses()
+    assert str(excinfo.value) == "iam:ListAccessKeys failed: NoSuchEntity: The user with name ghost cannot be found."
+    assert excinfo.value.code == "NoSuchEntity"
+    assert excinfo.value.__cause__ is None
+    assert excinfo.value.__suppress_context__ is True  # no chained botocore traceback
+
+
+def test_call_lets_programming_errors_through(clean_aws_env: Path) -> None:
+    client = iam_client(access_key="AKIAEXAMPLE", secret_key=SECRET, region="us-east-1")
+    with Stubber(client) as stubber:
+        stubber.add_response("get_user", {"User": _user("alice")}, {"UserName": "alice"})
+        response = call(client, "GetUser", UserName="alice")
+    assert response["User"]["UserName"] == "alice"
+    with pytest.raises(AttributeError):
+        call(client, "NoSuchOperation")
+
+
+def _user(name: str) -> dict:
+    return {
+        "Path": "/",
+        "UserName": name,
+        "UserId": "AIDAEXAMPLEEXAMPLE01",
+        "Arn": f"arn:aws:iam::123456789012:user/{name}",
+        "CreateDate": datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# The errors a task reports (no moto needed: nothing answers)
+# ---------------------------------------------------------------------------------------------
+
+
+def test_task_unreachable_endpoint(clean_aws_env: Path) -> None:
+    port = closed_port()
+    params = {
+        "user_name": "alice",
+        "access_key": "AKIAEXAMPLE",
+        "secret_key": SECRET,
+        "region": "us-east-1",
+        "endpoint_url": f"http://127.0.0.1:{port}",
+        "aws_config": {"retries": {"mode": "standard", "max_attempts": 1}},
+    }
+    with pytest.raises(AwsError) as excinfo:
+        ensure_access_keys(params)
+    assert str(excinfo.value) == (
+        "iam:ListAccessKeys failed: could not reach the IAM endpoint: "
+        f'Could not connect to the endpoint URL: "http://127.0.0.1:{port}/"'
+    )
+    assert SECRET not in str(excinfo.value)
+
+
+def test_task_no_credentials(clean_aws_env: Path) -> None:
+    params = {"user_name": "alice", "region": "us-east-1", "endpoint_url": f"http://127.0.0.1:{closed_port()}"}
+    with pytest.raises(AwsError) as excinfo:
+        ensure_access_keys(params)
+    assert str(excinfo.value) == (
+        "iam:ListAccessKeys failed: no AWS credentials found; set access_key and secret_key, profile, "
+        "or the AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE environment variables"
+    )
+
+
+def test_task_unknown_profile(clean_aws_env: Path) -> None:
+    with pytest.raises(AwsError) as excinfo:
+        ensure_access_keys({"user_name": "alice", "profile": "ghost-profile"})
+    assert str(excinfo.value) == "AWS profile 'ghost-profile' was not found in the AWS config or credentials files"
+
+
+def test_task_access_denied_names_the_action(clean_aws_env: Path) -> None:
+    client = iam_client(access_key="AKIAEXAMPLE", secret_key=SECRET, region="us-east-1")
+    denied = "User: arn:aws:iam::123456789012:user/ci is not authorized to perform: iam:ListAccessKeys"
+    with Stubber(client) as stubber:
+        stubber.add_client_error(
+            "list_access_keys", service_error_code="AccessDenied", service_message=denied, http_status_code=403
+        )
+        with pytest.raises(AwsError) as excinfo:
+            ensure_access_keys({"user_name": "alice"}, client=client)
+    assert str(excinfo.value) == f"iam:ListAccessKeys failed: AccessDenied: {denied}"
+    assert excinfo.value.code == "AccessDenied"
+
+
+def test_task_validates_before_building_a_client(clean_aws_env: Path) -> None:
+    # A malformed id fails before the (unknown) profile is even looked at.
+    with pytest.raises(AwsError) as excinfo:
+        ensure_access_keys({"id": "akia-lower", "profile": "ghost-profile"})
+    assert str(excinfo.value) == ("id 'akia-lower' is not a valid access key id (16-128 upper-case letters and digits)")
+
+
+# ---------------------------------------------------------------------------------------------
+# require_sdk
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "version",
+    [
+        pytest.param("1.33.9", id="just-below"),
+        pytest.param("1.9.0", id="numeric-not-lexical"),
+        pytest.param("0.99.99", id="major-below"),
+        pytest.param("1.33.99", id="patch-high-minor-low"),
+    ],
+)
+def test_require_sdk_too_old(monkeypatch: pytest.MonkeyPatch, version: str) -> None:
+    monkeypatch.setattr(botocore, "__version__", version)
+    with pytest.raises(AwsError) as excinfo:
+        require_sdk()
+    assert str(excinfo.value) == (
+        f"keyguard.aws requires botocore >= 1.34.0, found {version}; upgrade it with: pip install 'botocore>=1.34.0'"
+    )
+
+
+@pytest.mark.parametrize("version", ["1.34.0", "1.34.0rc1", "1.34.162", "1.40.0", "2.0.0"])
+def test_require_sdk_recent_enough(monkeypatch: pytest.MonkeyPatch, version: str) -> None:
+    monkeypatch.setattr(botocore, "__version__", version)
+    assert require_sdk() is None
+
+
+def test_require_sdk_too_old_blocks_iam_client(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(botocore, "__version__", "1.29.0")
+    with pytest.raises(AwsError, match=r"requires botocore >= 1\.34\.0, found 1\.29\.0"):
+        iam_client(region="us-east-1")
+
+
+IMPORT_FAILED = (
+    "keyguard.aws requires botocore >= 1.34.0 on the host that runs the module "
+    "(import failed: No module named 'botocore'); install it with: pip install 'botocore>=1.34.0'"
+)
+
+
+def test_require_sdk_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_aws, "BOTOCORE_IMPORT_ERROR", ImportError("No module named 'botocore'"))
+    with pytest.raises(AwsError) as excinfo:
+        require_sdk()
+    assert str(excinfo.value) == IMPORT_FAILED
+
+
+def test_missing_sdk_fails_the_task_with_the_minimum_version(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_aws, "BOTOCORE_IMPORT_ERROR", ImportError("No module named 'botocore'"))
+    with pytest.raises(AwsError) as excinfo:
+        ensure_access_keys({"user_name": "alice", "region": "us-east-1"})
+    assert str(excinfo.value) == IMPORT_FAILED
+
+
+def test_describe_failure_without_sdk(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_aws, "BOTOCORE_IMPORT_ERROR", ImportError("No module named 'botocore'"))
+    assert describe_failure("ListAccessKeys", RuntimeError("boom")) == "iam:ListAccessKeys failed: boom"
+    assert is_aws_failure(RuntimeError("boom")) is False
