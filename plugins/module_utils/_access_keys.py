@@ -20,6 +20,7 @@ import typing as t
 import unicodedata
 
 from ansible_collections.keyguard.aws.plugins.module_utils._aws import (
+    AmbiguousRequestError,
     AwsError,
     connection_kwargs,
     describe_failure,
@@ -29,6 +30,7 @@ from ansible_collections.keyguard.aws.plugins.module_utils._aws import (
 )
 
 STATES = ("present", "active", "inactive", "absent")
+PREVIOUS_KEYS_CHOICES = ("keep", "deactivate", "delete")
 ACTIVE = "Active"
 INACTIVE = "Inactive"
 MAX_KEYS_PER_USER = 2
@@ -82,6 +84,9 @@ class KeyRequest:
     access_key_id: str | None
     description: str | None
     state: str
+    rotate_after_days: int | None = None
+    previous_keys: str = "keep"
+    previous_keys_idle_hours: int = 0
 
     @classmethod
     def from_params(cls, params: dict[str, t.Any]) -> KeyRequest:
@@ -90,14 +95,46 @@ class KeyRequest:
             access_key_id=params.get("id") if params.get("id") is not None else None,
             description=params.get("description"),
             state=params.get("state") or "present",
+            rotate_after_days=params.get("rotate_after_days"),
+            previous_keys=params.get("previous_keys") or "keep",
+            previous_keys_idle_hours=params.get("previous_keys_idle_hours") or 0,
         )
         request.validate()
         return request
+
+    @property
+    def manages_lifecycle(self) -> bool:
+        """The task rotates keys or manages previous keys, so it may delete an Inactive key to make room."""
+        return self.rotate_after_days is not None or self.previous_keys != "keep"
 
     def validate(self) -> None:
         """Reject bad input before any AWS call."""
         if self.state not in STATES:
             raise AwsError(f"state must be one of {', '.join(STATES)}, got {self.state!r}")
+        if self.previous_keys not in PREVIOUS_KEYS_CHOICES:
+            raise AwsError(
+                f"previous_keys must be one of {', '.join(PREVIOUS_KEYS_CHOICES)}, got {self.previous_keys!r}"
+            )
+        if self.rotate_after_days is not None and self.rotate_after_days < 1:
+            raise AwsError(f"rotate_after_days must be at least 1, got {self.rotate_after_days}")
+        if self.previous_keys_idle_hours < 0:
+            raise AwsError(f"previous_keys_idle_hours must be 0 or more, got {self.previous_keys_idle_hours}")
+        if self.manages_lifecycle or self.previous_keys_idle_hours:
+            given = [
+                name
+                for name, value in (
+                    ("rotate_after_days", self.rotate_after_days is not None),
+                    ("previous_keys", self.previous_keys != "keep"),
+                    ("previous_keys_idle_hours", bool(self.previous_keys_idle_hours)),
+                )
+                if value
+            ]
+            if self.access_key_id is not None:
+                raise AwsError(
+                    f"{', '.join(given)} cannot be combined with id: rotation manages a user's keys in scope"
+                )
+            if self.state not in ("present", "active"):
+                raise AwsError(f"{', '.join(given)} can only be used with state=present or state=active")
         if self.user_name is None and self.access_key_id is None:
             raise AwsError("one of user_name or id is required")
         if self.user_name is not None and not USER_NAME_PATTERN.fullmatch(self.user_name):
@@ -143,22 +180,90 @@ def keys_in_scope(keys: list[AccessKey], description: str | None) -> list[Access
     return [key for key in keys if key.description == description]
 
 
-def key_limit_message(user_name: str, keys: list[AccessKey]) -> str:
-    listed = ", ".join(f"{key.access_key_id} ({key.status})" for key in sort_keys(keys))
+class KeyLimitError(AwsError):
+    """A key must be created but the user already has as many keys as IAM allows."""
+
+    def __init__(self, user_name: str, keys: list[AccessKey]) -> None:
+        self.user_name = user_name
+        self.keys = sort_keys(keys)
+        super().__init__(key_limit_message(user_name, self.keys))
+
+
+def key_limit_message(user_name: str, keys: list[AccessKey], last_used: dict[str, LastUse] | None = None) -> str:
+    def describe(key: AccessKey) -> str:
+        if last_used is None or key.access_key_id not in last_used:
+            return f"{key.access_key_id} ({key.status})"
+        return f"{key.access_key_id} ({key.status}, {last_used[key.access_key_id].summary()})"
+
+    listed = ", ".join(describe(key) for key in sort_keys(keys))
     return (
         f"cannot create an access key for user {user_name}: it already has {len(keys)} keys, "
         f"the most IAM allows ({listed}); delete one or pass its id"
     )
 
 
-def plan(keys: list[AccessKey], request: KeyRequest, user_name: str) -> list[Action]:
+@dataclasses.dataclass(frozen=True)
+class LastUse:
+    """When and where a key was last used; ``date`` is None for a key never used."""
+
+    date: datetime.datetime | None = None
+    service: str | None = None
+    region: str | None = None
+
+    def summary(self) -> str:
+        if self.date is None:
+            return "never used"
+        where = " ".join(part for part in (self.service, self.region) if part)
+        return f"last used {self.date.isoformat()}" + (f" ({where})" if where else "")
+
+
+@dataclasses.dataclass
+class Plan:
+    """What a task will do: ordered actions, plus what the caller reports beside them."""
+
+    actions: list[Action]
+    rotated: bool = False
+    retained: list[str] = dataclasses.field(default_factory=list)
+    warnings: list[str] = dataclasses.field(default_factory=list)
+
+
+def age_days(key: AccessKey, now: datetime.datetime) -> int:
+    if key.create_date is None:
+        return 0
+    return int((now - key.create_date).total_seconds() // 86400)
+
+
+def current_key(scope: list[AccessKey]) -> AccessKey | None:
+    """The newest Active key in scope."""
+    active = [key for key in sort_keys(scope) if key.status == ACTIVE]
+    return active[-1] if active else None
+
+
+def plan(
+    keys: list[AccessKey],
+    request: KeyRequest,
+    user_name: str,
+    now: datetime.datetime | None = None,
+    last_used: dict[str, LastUse] | None = None,
+) -> Plan:
     """The ordered actions that take ``keys`` (all of the user's keys) to the requested state.
 
-    Raises AwsError, before anything changes, when the request cannot be met.
+    ``now`` is IAM's clock (only rotation needs it); ``last_used`` maps key ids to their last use
+    (only the idle guard needs it, see ``keys_needing_last_use``). Raises AwsError, before
+    anything changes, when the request cannot be met.
     """
     if request.access_key_id is not None:
-        return _plan_for_key_id(keys, request, user_name)
-    return _plan_for_scope(keys, request, user_name)
+        return Plan(_plan_for_key_id(keys, request, user_name))
+    return _plan_for_scope(
+        keys, request, user_name, now or datetime.datetime.now(datetime.timezone.utc), last_used or {}
+    )
+
+
+def keys_needing_last_use(keys: list[AccessKey], request: KeyRequest) -> list[str]:
+    """Ids whose last use the planner needs: the keys in scope, when the idle guard may retire some."""
+    if request.access_key_id is not None or request.previous_keys == "keep" or not request.previous_keys_idle_hours:
+        return []
+    return [key.access_key_id for key in sort_keys(keys_in_scope(keys, request.description)) if key.access_key_id]
 
 
 def _plan_for_key_id(keys: list[AccessKey], request: KeyRequest, user_name: str) -> list[Action]:
@@ -180,24 +285,90 @@ def _plan_for_key_id(keys: list[AccessKey], request: KeyRequest, user_name: str)
     return actions
 
 
-def _plan_for_scope(keys: list[AccessKey], request: KeyRequest, user_name: str) -> list[Action]:
+def _plan_for_scope(
+    keys: list[AccessKey],
+    request: KeyRequest,
+    user_name: str,
+    now: datetime.datetime,
+    last_used: dict[str, LastUse],
+) -> Plan:
     scope = sort_keys(keys_in_scope(keys, request.description))
     if request.state == "absent":
-        return [Action("delete", key.access_key_id, key.description) for key in scope]
+        return Plan([Action("delete", key.access_key_id, key.description) for key in scope])
     if request.state == "inactive":
-        return [Action("deactivate", key.access_key_id) for key in scope if key.status != INACTIVE]
+        return Plan([Action("deactivate", key.access_key_id) for key in scope if key.status != INACTIVE])
 
+    current = current_key(scope)
+    rotate = (
+        current is not None
+        and request.rotate_after_days is not None
+        and age_days(current, now) >= request.rotate_after_days
+    )
     if request.state == "present":
-        needs_key = not scope
+        needs_key = not scope or rotate
     else:  # active: an Inactive key is never re-activated implicitly, it may be compromised
-        needs_key = not any(key.status == ACTIVE for key in scope)
-    if not needs_key:
+        needs_key = current is None or rotate
+
+    result = Plan([], rotated=rotate)
+    remaining = list(keys)
+    if needs_key:
+        result.actions.extend(_make_room(remaining, scope, request, user_name))
+        remaining = [key for key in remaining if key.access_key_id not in _deleted_ids(result.actions)]
+        result.actions.append(Action("create", None))
+        if request.description is not None:
+            result.actions.append(Action("describe", None, request.description))
+        kept_id = None  # the key created now becomes the current key
+    else:
+        # Keep the current key; when there is none (state=present with only Inactive keys), keep the newest.
+        kept = current or scope[-1]
+        kept_id = kept.access_key_id
+
+    if request.previous_keys != "keep":
+        in_scope = sort_keys(keys_in_scope(remaining, request.description))
+        previous = [key for key in in_scope if key.access_key_id != kept_id]
+        result.actions.extend(_retire_previous_keys(previous, request, now, last_used, result))
+    return result
+
+
+def _deleted_ids(actions: list[Action]) -> set[str | None]:
+    return {action.access_key_id for action in actions if action.action == "delete"}
+
+
+def _make_room(keys: list[AccessKey], scope: list[AccessKey], request: KeyRequest, user_name: str) -> list[Action]:
+    """Delete the oldest Inactive key in scope when the user is at IAM's limit, if the task manages the lifecycle."""
+    if len(keys) < MAX_KEYS_PER_USER:
         return []
-    if len(keys) >= MAX_KEYS_PER_USER:
-        raise AwsError(key_limit_message(user_name, keys))
-    actions = [Action("create", None)]
-    if request.description is not None:
-        actions.append(Action("describe", None, request.description))
+    inactive = [key for key in sort_keys(scope) if key.status == INACTIVE]
+    if not request.manages_lifecycle or not inactive:
+        raise KeyLimitError(user_name, keys)
+    oldest = inactive[0]
+    return [Action("delete", oldest.access_key_id, oldest.description)]
+
+
+def _retire_previous_keys(
+    previous: list[AccessKey],
+    request: KeyRequest,
+    now: datetime.datetime,
+    last_used: dict[str, LastUse],
+    result: Plan,
+) -> list[Action]:
+    actions = []
+    for key in previous:
+        if request.previous_keys == "deactivate" and key.status == INACTIVE:
+            continue
+        use = last_used.get(key.access_key_id, LastUse())
+        idle_hours = None if use.date is None else (now - use.date).total_seconds() / 3600
+        if idle_hours is not None and idle_hours < request.previous_keys_idle_hours:
+            result.retained.append(key.access_key_id)
+            result.warnings.append(
+                f"kept previous access key {key.access_key_id} of user {key.user_name} ({key.status}): "
+                f"{use.summary()}, less than previous_keys_idle_hours={request.previous_keys_idle_hours} ago"
+            )
+            continue
+        if request.previous_keys == "deactivate":
+            actions.append(Action("deactivate", key.access_key_id))
+        else:
+            actions.append(Action("delete", key.access_key_id, key.description))
     return actions
 
 
@@ -212,10 +383,11 @@ def project(
             result[new_key.access_key_id] = new_key
             continue
         key_id = action.access_key_id if action.access_key_id is not None else new_key.access_key_id
-        key = result[key_id]
         if action.action == "delete":
-            del result[key_id]
-        elif action.action == "activate":
+            result.pop(key_id, None)  # an orphan deleted after a lost CreateAccessKey response was never listed
+            continue
+        key = result[key_id]
+        if action.action == "activate":
             result[key_id] = dataclasses.replace(key, status=ACTIVE)
         elif action.action == "deactivate":
             result[key_id] = dataclasses.replace(key, status=INACTIVE)
@@ -334,19 +506,31 @@ def owner_of_key(client: t.Any, access_key_id: str) -> str | None:
     return response.get("UserName")
 
 
+CREATE_ATTEMPTS = 3
+
+
 @dataclasses.dataclass
 class Applied:
     actions: list[Action]
     created: AccessKey | None = None
     secret_access_key: str | None = None
+    warnings: list[str] = dataclasses.field(default_factory=list)
 
 
-def apply(client: t.Any, user_name: str, actions: list[Action]) -> Applied:
-    """Carry out ``actions`` in order. A failure after a key was created still hands back its secret."""
+def apply(client: t.Any, user_name: str, actions: list[Action], known_key_ids: t.Iterable[str] = ()) -> Applied:
+    """Carry out ``actions`` in order. A failure after a key was created still hands back its secret.
+
+    ``known_key_ids`` are the user's keys before the run; a key outside them that appears after an
+    ambiguous CreateAccessKey failure has a secret nobody received, and is deleted.
+    """
     applied = Applied(actions=[])
+    known = set(known_key_ids)
     for action in actions:
         try:
-            _apply_one(client, user_name, action, applied)
+            if action.action == "create":
+                _create_key(client, user_name, known, applied)
+            else:
+                _apply_one(client, user_name, action, applied)
         except AwsError as exc:
             if applied.secret_access_key is not None:
                 exc.result.update(
@@ -354,16 +538,32 @@ def apply(client: t.Any, user_name: str, actions: list[Action]) -> Applied:
                     secret_access_key=applied.secret_access_key,
                 )
             exc.result.setdefault("actions", [done.to_result() for done in applied.actions])
+            if applied.warnings:
+                exc.result.setdefault("warnings", list(applied.warnings))
             raise
     return applied
 
 
-def _apply_one(client: t.Any, user_name: str, action: Action, applied: Applied) -> None:
-    key_id = action.access_key_id
-    if key_id is None and action.action != "create":
-        key_id = applied.created.access_key_id if applied.created else None
-    if action.action == "create":
-        response = call(client, "CreateAccessKey", UserName=user_name)["AccessKey"]
+def _create_key(client: t.Any, user_name: str, known: set[str], applied: Applied) -> None:
+    """CreateAccessKey, never resent blindly: after an ambiguous failure, delete what it left, then try again."""
+    for attempt in range(1, CREATE_ATTEMPTS + 1):
+        try:
+            response = call(client, "CreateAccessKey", UserName=user_name)["AccessKey"]
+        except AmbiguousRequestError as exc:
+            orphans = [key for key in read_user_keys(client, user_name).keys if key.access_key_id not in known]
+            for orphan in orphans:
+                _delete_key(client, user_name, orphan.access_key_id, had_description=False)
+                applied.actions.append(Action("delete", orphan.access_key_id))
+                applied.warnings.append(
+                    f"deleted access key {orphan.access_key_id} of user {user_name}: it was created by a "
+                    "CreateAccessKey call whose response was lost, so its secret is unknown"
+                )
+            if attempt == CREATE_ATTEMPTS:
+                raise AwsError(
+                    f"{exc.message}; gave up after {CREATE_ATTEMPTS} attempts, leaving no key without a known secret",
+                    code=exc.code,
+                ) from None
+            continue
         applied.created = AccessKey(
             access_key_id=response["AccessKeyId"],
             user_name=response.get("UserName", user_name),
@@ -371,8 +571,15 @@ def _apply_one(client: t.Any, user_name: str, action: Action, applied: Applied) 
             create_date=_utc(response["CreateDate"]),
         )
         applied.secret_access_key = response["SecretAccessKey"]
-        key_id = applied.created.access_key_id
-    elif action.action in ("activate", "deactivate"):
+        applied.actions.append(Action("create", applied.created.access_key_id))
+        return
+
+
+def _apply_one(client: t.Any, user_name: str, action: Action, applied: Applied) -> None:
+    key_id = action.access_key_id
+    if key_id is None:
+        key_id = applied.created.access_key_id if applied.created else None
+    if action.action in ("activate", "deactivate"):
         status = ACTIVE if action.action == "activate" else INACTIVE
         call(client, "UpdateAccessKey", UserName=user_name, AccessKeyId=key_id, Status=status)
     elif action.action == "describe":
@@ -396,6 +603,21 @@ def _delete_key(client: t.Any, user_name: str, key_id: str | None, had_descripti
         call(client, "UntagUser", UserName=user_name, TagKeys=[key_id])
 
 
+def read_last_use(client: t.Any, access_key_id: str) -> LastUse:
+    """GetAccessKeyLastUsed, with AWS's "N/A" placeholders turned into None."""
+    used = call(client, "GetAccessKeyLastUsed", AccessKeyId=access_key_id).get("AccessKeyLastUsed", {})
+    date = used.get("LastUsedDate")
+    return LastUse(
+        date=_utc(date) if date else None,
+        service=_unless_placeholder(used.get("ServiceName")),
+        region=_unless_placeholder(used.get("Region")),
+    )
+
+
+def _unless_placeholder(value: str | None) -> str | None:
+    return None if value in (None, "", "N/A", "not_supported") else value
+
+
 # ---------------------------------------------------------------------------------------------
 # The iam_access_key task
 # ---------------------------------------------------------------------------------------------
@@ -411,24 +633,33 @@ def ensure_access_keys(params: dict[str, t.Any], check_mode: bool = False, clien
         client = iam_client(**connection_kwargs(params))
     user_name = _resolve_user(client, request)
     if user_name is None:  # state=absent for a key IAM does not know: nothing to do
-        return _result(request, request.user_name, [], [], [], None, None)
+        return _result(request, request.user_name, [], [], Plan([]))
 
     current = read_user_keys(client, user_name)
     if not current.exists:
         if request.state == "absent":
-            return _result(request, user_name, [], [], [], None, None)
+            return _result(request, user_name, [], [], Plan([]))
         raise AwsError(f"IAM user {user_name} does not exist")
     if request.access_key_id is not None and request.user_name is not None:
         _check_key_owner(client, request, current)
 
-    actions = plan(current.keys, request, user_name)
-    if check_mode or not actions:
-        after = project(current.keys, actions, user_name)
-        return _result(request, user_name, current.keys, after, actions, None, None)
+    last_used = {key_id: read_last_use(client, key_id) for key_id in keys_needing_last_use(current.keys, request)}
+    try:
+        changes = plan(current.keys, request, user_name, now=current.server_time, last_used=last_used)
+    except KeyLimitError as exc:
+        for key in exc.keys:
+            if key.access_key_id not in last_used:
+                last_used[key.access_key_id] = read_last_use(client, key.access_key_id)
+        raise AwsError(key_limit_message(user_name, exc.keys, last_used)) from None
 
-    applied = apply(client, user_name, actions)
+    if check_mode or not changes.actions:
+        after = project(current.keys, changes.actions, user_name)
+        return _result(request, user_name, current.keys, after, changes)
+
+    applied = apply(client, user_name, changes.actions, known_key_ids=[key.access_key_id for key in current.keys])
     after = project(current.keys, applied.actions, user_name, applied.created)
-    return _result(request, user_name, current.keys, after, applied.actions, applied.created, applied.secret_access_key)
+    done = dataclasses.replace(changes, actions=applied.actions, warnings=changes.warnings + applied.warnings)
+    return _result(request, user_name, current.keys, after, done, applied.created, applied.secret_access_key)
 
 
 def _resolve_user(client: t.Any, request: KeyRequest) -> str | None:
@@ -453,20 +684,24 @@ def _result(
     user_name: str | None,
     before: list[AccessKey],
     after: list[AccessKey],
-    actions: list[Action],
-    created: AccessKey | None,
-    secret_access_key: str | None,
+    changes: Plan,
+    created: AccessKey | None = None,
+    secret_access_key: str | None = None,
 ) -> dict[str, t.Any]:
     result: dict[str, t.Any] = {
-        "changed": bool(actions),
+        "changed": bool(changes.actions),
         "user_name": user_name,
-        "actions": [action.to_result() for action in actions],
+        "actions": [action.to_result() for action in changes.actions],
         "access_keys": [key.to_result() for key in after],
+        "rotated": changes.rotated,
+        "retained_access_key_ids": list(changes.retained),
         "diff": {
             "before": {"access_keys": [key.to_result() for key in before]},
             "after": {"access_keys": [key.to_result() for key in after]},
         },
     }
+    if changes.warnings:
+        result["warnings"] = list(changes.warnings)
     planned_new_key = next((key for key in after if key.access_key_id is None), None)
     focus = key_of_interest(after, request, created or planned_new_key)
     if focus is not None:

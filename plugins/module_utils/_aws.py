@@ -92,6 +92,48 @@ class AwsError(Exception):
         return self.message
 
 
+class AmbiguousRequestError(AwsError):
+    """A non-idempotent call failed in a way that leaves unknown whether IAM carried it out."""
+
+
+# Calls that must not be resent blindly: a resent CreateAccessKey whose first response was lost
+# makes a second key whose secret nobody sees.
+NON_IDEMPOTENT_OPERATIONS = ("CreateAccessKey",)
+
+
+def refuse_ambiguous_retry(
+    response: t.Any = None, caught_exception: Exception | None = None, operation: t.Any = None, **kwargs: t.Any
+) -> None:
+    """botocore ``needs-retry`` hook for non-idempotent calls.
+
+    Throttling and connection failures before the request was sent are left to botocore's retry
+    mode (IAM did not process the request). A 5xx, timeout or dropped connection after sending
+    raises AmbiguousRequestError instead of letting botocore resend the request.
+    """
+    name = getattr(operation, "name", "the request")
+    if caught_exception is not None:
+        if isinstance(
+            caught_exception, (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectTimeoutError)
+        ):
+            return None
+        raise AmbiguousRequestError(
+            f"iam:{name} failed after the request was sent ({type(caught_exception).__name__}: {caught_exception}); "
+            "IAM may or may not have carried it out",
+            code="Ambiguous",
+        )
+    if response is not None:
+        http_response = response[0]
+        if getattr(http_response, "status_code", 200) >= 500:
+            error = response[1].get("Error", {}) if isinstance(response[1], dict) else {}
+            raise AmbiguousRequestError(
+                f"iam:{name} failed with HTTP {http_response.status_code} "
+                f"({error.get('Code', 'no error code')}: {error.get('Message', 'no message')}); "
+                "IAM may or may not have carried it out",
+                code=error.get("Code") or "Ambiguous",
+            )
+    return None
+
+
 def _version_tuple(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in re.findall(r"\d+", version)[:3])
 
@@ -167,7 +209,7 @@ def iam_client(
         raise AwsError(f"aws_config contains an option botocore.config.Config does not accept: {exc}") from None
     try:
         session = botocore.session.Session(profile=profile)
-        return session.create_client(
+        client = session.create_client(
             "iam",
             region_name=region,
             endpoint_url=endpoint_url,
@@ -183,6 +225,10 @@ def iam_client(
         raise AwsError(f"could not create the IAM client: {exc}") from None
     except ValueError as exc:  # botocore rejects a malformed endpoint_url with a bare ValueError
         raise AwsError(f"could not create the IAM client: {exc}") from None
+    for operation in NON_IDEMPOTENT_OPERATIONS:
+        # More specific events run first, so this hook sees each failure before the retry mode does.
+        client.meta.events.register(f"needs-retry.iam.{operation}", refuse_ambiguous_retry)
+    return client
 
 
 def error_code(exc: Exception) -> str | None:

@@ -50,11 +50,43 @@ options:
     type: str
     choices: [present, active, inactive, absent]
     default: present
+  rotate_after_days:
+    description:
+      - With O(state=present) or O(state=active) and no O(id), rotate the current key (the newest Active key in
+        scope) once it is at least this many days old, by IAM's clock. A new key is created in scope, with the same
+        O(description); it becomes the current key and its secret is returned.
+      - When the user already has two keys, the oldest Inactive key in scope is deleted first to make room. An
+        Active key is never deleted to make room; without an Inactive key in scope the task fails before any change.
+      - The new key is always created before any previous key is deactivated or deleted.
+    type: int
+  previous_keys:
+    description:
+      - What the keys in scope other than the current key should be, on every run (not only on a rotating run).
+      - V(keep) leaves them alone, V(deactivate) makes them Inactive, V(delete) deletes them with their
+        description tags.
+      - With V(deactivate) or V(delete), the task may also delete the oldest Inactive key in scope to make room for a
+        key it must create.
+    type: str
+    choices: [keep, deactivate, delete]
+    default: keep
+  previous_keys_idle_hours:
+    description:
+      - A previous key is only deactivated or deleted once its last use is at least this many hours ago. A key
+        never used counts as idle.
+      - A key still in use is left as it is, listed in RV(retained_access_key_ids) and named in a warning with its
+        last use.
+    type: int
+    default: 0
 notes:
   - IAM allows two access keys per user, Inactive keys included. When a key must be created and the user already
     has two, the task fails before changing anything and names both keys.
   - O(user_name) is always sent to IAM explicitly, so the task never acts on the caller's own keys by accident.
   - Use C(no_log) on tasks that create keys so the secret does not appear in logs.
+  - Key ages are measured against IAM's clock (the C(Date) header of its responses), so a skewed controller clock
+    does not trigger or delay rotations.
+  - CreateAccessKey is never resent blindly. botocore's retry mode still retries throttling, but after an ambiguous
+    failure (HTTP 5xx, timeout, dropped connection) the module lists the user's keys, deletes any key that appeared
+    without its secret reaching us (reported in RV(actions) and a warning), and only then tries again, up to 3 times.
 seealso:
   - name: Managing access keys for IAM users
     description: AWS documentation on creating, rotating and deleting access keys.
@@ -98,6 +130,16 @@ EXAMPLES = r"""
     user_name: deploy
     id: AKIAIOSFODNN7EXAMPLE
     state: active
+
+- name: Rotate the deploy key every 90 days and retire the old one once unused for a day
+  keyguard.aws.iam_access_key:
+    user_name: deploy
+    state: active
+    rotate_after_days: 90
+    previous_keys: delete
+    previous_keys_idle_hours: 24
+  register: deploy_key
+  no_log: true
 
 - name: Delete every key of a departing user
   keyguard.aws.iam_access_key:
@@ -200,11 +242,28 @@ actions:
       type: str
       sample: AKIAIOSFODNN7EXAMPLE
   sample: [{action: create, access_key_id: AKIAIOSFODNN7EXAMPLE}]
+rotated:
+  description: Whether this run created a new key because the current key was O(rotate_after_days) old.
+  returned: always
+  type: bool
+  sample: false
+retained_access_key_ids:
+  description:
+    - Previous keys that O(previous_keys) would retire but that were kept because they were used less than
+      O(previous_keys_idle_hours) ago.
+  returned: always
+  type: list
+  elements: str
+  sample: [AKIAIOSFODNN7EXAMPLE]
 """
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.keyguard.aws.plugins.module_utils._access_keys import STATES, ensure_access_keys
+from ansible_collections.keyguard.aws.plugins.module_utils._access_keys import (
+    PREVIOUS_KEYS_CHOICES,
+    STATES,
+    ensure_access_keys,
+)
 from ansible_collections.keyguard.aws.plugins.module_utils._aws import CONNECTION_ARGUMENT_SPEC, AwsError
 
 ARGUMENT_SPEC = {
@@ -212,6 +271,9 @@ ARGUMENT_SPEC = {
     "id": {"type": "str"},
     "description": {"type": "str"},
     "state": {"type": "str", "choices": list(STATES), "default": "present"},
+    "rotate_after_days": {"type": "int"},
+    "previous_keys": {"type": "str", "choices": list(PREVIOUS_KEYS_CHOICES), "default": "keep"},
+    "previous_keys_idle_hours": {"type": "int", "default": 0},
     **CONNECTION_ARGUMENT_SPEC,
 }
 

@@ -447,6 +447,8 @@ def test_noop_reconcile_user_without_keys_makes_one_read(client: t.Any, calls: C
         "user_name": USER,
         "actions": [],
         "access_keys": [],
+        "rotated": False,
+        "retained_access_key_ids": [],
         "diff": {"before": {"access_keys": []}, "after": {"access_keys": []}},
     }
     assert calls.operations == ["ListAccessKeys"]
@@ -593,7 +595,8 @@ def test_two_key_limit(
     client: t.Any, calls: CallLog, reader: t.Any, setup: list, params: dict, listed: list[str]
 ) -> None:
     ids = make_user(reader, USER, setup)
-    described = ", ".join(f"{key_id} ({status})" for key_id, status in zip(ids, listed, strict=True))
+    # The keys were never used, and the message says so (it reads their last use before failing).
+    described = ", ".join(f"{key_id} ({status}, never used)" for key_id, status in zip(ids, listed, strict=True))
     assert_fails_without_change(
         client,
         calls,

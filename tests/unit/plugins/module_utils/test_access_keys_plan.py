@@ -248,18 +248,18 @@ PLAN_CASES = [
 @pytest.mark.parametrize(("keys", "req", "expected"), PLAN_CASES)
 def test_plan(keys: list[AccessKey], req: KeyRequest, expected: list[Action]) -> None:
     before = list(keys)
-    assert plan(keys, req, USER) == expected
+    assert plan(keys, req, USER).actions == expected
     assert keys == before  # the planner never mutates its input
 
 
 @pytest.mark.parametrize(("keys", "req", "expected"), PLAN_CASES)
 def test_plan_converges(keys: list[AccessKey], req: KeyRequest, expected: list[Action]) -> None:
     """After the planned actions, planning again gives nothing to do (with a placeholder and with a real key)."""
-    actions = plan(keys, req, USER)
-    assert plan(project(keys, actions, USER), req, USER) == []
+    actions = plan(keys, req, USER).actions
+    assert plan(project(keys, actions, USER), req, USER).actions == []
     created = AccessKey(NEW, USER, ACTIVE, day(20))
     after = project(keys, actions, USER, created)
-    assert plan(after, req, USER) == []
+    assert plan(after, req, USER).actions == []
     if CREATE in expected:
         assert [k.access_key_id for k in after][-1] == NEW
     assert len(after) <= 2
@@ -577,7 +577,7 @@ def test_from_params(params: dict, expected: KeyRequest) -> None:
 USER_NAME_HELP = "(1-64 characters: letters, digits and + = , . @ _ -)"
 ID_HELP = "is not a valid access key id (16-128 upper-case letters and digits)"
 DESCRIPTION_CHARS = (
-    "description may only contain letters, digits, white space and _ . : / = + - @ "
+    "description may only contain letters, digits, spaces and _ . : / = + - @ "
     "(it is stored as an IAM user tag value)"
 )
 
@@ -720,7 +720,7 @@ def test_from_params_rejects_control_characters(params: dict, message: str) -> N
 def test_plan_id_not_found(state: str, keys: list[AccessKey], description: str | None) -> None:
     req = request(state, A, description)
     if state == "absent":
-        assert plan(keys, req, USER) == []
+        assert plan(keys, req, USER).actions == []
         return
     with pytest.raises(AwsError) as excinfo:
         plan(keys, req, USER)
