@@ -577,8 +577,7 @@ def test_from_params(params: dict, expected: KeyRequest) -> None:
 USER_NAME_HELP = "(1-64 characters: letters, digits and + = , . @ _ -)"
 ID_HELP = "is not a valid access key id (16-128 upper-case letters and digits)"
 DESCRIPTION_CHARS = (
-    "description may only contain letters, digits, spaces and _ . : / = + - @ "
-    "(it is stored as an IAM user tag value)"
+    "description may only contain letters, digits, spaces and _ . : / = + - @ (it is stored as an IAM user tag value)"
 )
 
 

@@ -1,0 +1,521 @@
+# Copyright (c) 2026 keyguard.aws contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Integration harness: a moto server with a movable clock, a recording proxy, and ansible-playbook.
+
+Fixtures (see each docstring):
+
+- ``moto_server`` (session): the moto server process; ``.url``, ``.pid``, clock helpers, ``.reset()``.
+- ``moto`` (function): the same object, after resetting moto's state and clock for this test.
+- ``proxy`` (function): an ``IamProxy`` in front of moto; tests and playbooks talk through it.
+- ``iam`` (function): boto3 IAM client straight to moto (not recorded, never faulted).
+- ``proxy_iam`` (function): boto3 IAM client through the proxy (recorded, faultable, no retries).
+- ``iam_client_factory``: ``make_iam_client(endpoint_url, access_key, secret_key, **botocore_config)``.
+- ``run_playbook`` (function): run tasks with the real ``ansible-playbook`` against the proxy.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import boto3
+import botocore.config
+import pytest
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TOOLS_DIR = REPO_ROOT / "tests" / "tools"
+COLLECTIONS_ROOT = REPO_ROOT / ".build" / "collections"
+COLLECTION_LINK = COLLECTIONS_ROOT / "ansible_collections" / "keyguard" / "aws"
+CALLBACK_DIR = TOOLS_DIR / "callback_plugins"
+ANSIBLE_BIN_DIR = Path(sys.executable).parent
+
+AWS_REGION = "us-east-1"
+DUMMY_ACCESS_KEY = "testing"
+DUMMY_SECRET_KEY = "testing"  # moto accepts any credentials; these never reach AWS
+ACTION_GROUP = "group/keyguard.aws.aws"
+SERVER_START_TIMEOUT = 60.0
+SERVER_STOP_TIMEOUT = 10.0
+PLAYBOOK_TIMEOUT = 300.0
+UTC = datetime.timezone.utc
+
+
+def _load_tool(name: str):
+    """Import tests/tools/<name>.py (tests/ is not a package)."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, TOOLS_DIR / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module
+
+
+iam_proxy = _load_tool("iam_proxy")
+IamProxy = iam_proxy.IamProxy
+
+
+def _parse_iso(value: str) -> datetime.datetime:
+    parsed = datetime.datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+# --------------------------------------------------------------------------------------------
+# moto server
+# --------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class MotoServer:
+    """A running ``tests/tools/moto_server.py`` process.
+
+    Clock helpers return the server's new fake time as an aware UTC ``datetime``.
+    """
+
+    url: str
+    port: int
+    pid: int
+    log_path: Path
+    process: subprocess.Popen = dataclasses.field(repr=False)
+    startup_seconds: float = 0.0
+
+    def _request(self, path: str, payload: Mapping[str, Any] | None = None, method: str | None = None) -> bytes:
+        data = None if payload is None else json.dumps(dict(payload)).encode("utf-8")
+        request = urllib.request.Request(
+            self.url + path,
+            data=data,
+            method=method or ("GET" if payload is None else "POST"),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.read()
+
+    def _clock(self, path: str, payload: Mapping[str, Any] | None = None) -> datetime.datetime:
+        return _parse_iso(json.loads(self._request(path, payload))["now"])
+
+    def now(self) -> datetime.datetime:
+        """The server's current (fake) time."""
+        return self._clock("/_clock")
+
+    def advance(self, days: float = 0, hours: float = 0, minutes: float = 0, seconds: float = 0) -> datetime.datetime:
+        """Move the server's clock forward; it keeps ticking from there."""
+        return self._clock("/_clock/advance", {"days": days, "hours": hours, "minutes": minutes, "seconds": seconds})
+
+    def set_time(self, when: datetime.datetime | str) -> datetime.datetime:
+        """Jump the clock to ``when`` (a datetime or ISO 8601 string; naive means UTC)."""
+        if isinstance(when, datetime.datetime):
+            if when.tzinfo is not None:
+                when = when.astimezone(UTC)
+            when = when.replace(tzinfo=None).isoformat()
+        return self._clock("/_clock/set", {"time": when})
+
+    def reset_clock(self) -> datetime.datetime:
+        """Undo every shift: the clock shows real time again."""
+        return self._clock("/_clock/reset", {})
+
+    def reset(self) -> None:
+        """Clear all moto state (``POST /moto-api/reset``) and reset the clock."""
+        self._request("/moto-api/reset", {})
+        self.reset_clock()
+
+    def is_running(self) -> bool:
+        return self.process.poll() is None
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+def _stop_process(process: subprocess.Popen, timeout: float = SERVER_STOP_TIMEOUT) -> None:
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=timeout)
+
+
+def start_moto_server(workdir: Path, start_time: str | None = None) -> MotoServer:
+    """Start the launcher, wait until it listens and answers; stop it again if it does not."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    port_file = workdir / "moto.port"
+    log_path = workdir / "moto.log"
+    port_file.unlink(missing_ok=True)
+    command = [sys.executable, str(TOOLS_DIR / "moto_server.py"), "--port", "0", "--port-file", str(port_file)]
+    command.append("--exit-with-parent")  # no orphan even if pytest is killed
+    if start_time:
+        command += ["--start-time", start_time]
+    started = time.monotonic()
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    server = None
+    try:
+        deadline = started + SERVER_START_TIMEOUT
+        while not port_file.exists():
+            if process.poll() is not None:
+                raise RuntimeError(f"moto server exited with {process.returncode}")
+            if time.monotonic() > deadline:
+                raise RuntimeError("moto server did not write its port file in time")
+            time.sleep(0.05)
+        port = int(port_file.read_text(encoding="utf-8").strip())
+        server = MotoServer(
+            url=f"http://127.0.0.1:{port}", port=port, pid=process.pid, log_path=log_path, process=process
+        )
+        while True:
+            try:
+                server.now()
+                break
+            except (urllib.error.URLError, OSError):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("moto server does not answer") from None
+                time.sleep(0.05)
+        server.startup_seconds = time.monotonic() - started
+        return server
+    except BaseException as exc:
+        _stop_process(process)
+        tail = log_path.read_text(encoding="utf-8", errors="replace")[-4000:]
+        if isinstance(exc, RuntimeError):
+            raise RuntimeError(f"{exc}; log {log_path}:\n{tail}") from exc
+        raise
+
+
+@pytest.fixture(scope="session")
+def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+    """The moto server process, started once per session on a free port of 127.0.0.1."""
+    server = start_moto_server(tmp_path_factory.mktemp("moto_server"))
+    try:
+        yield server
+    finally:
+        _stop_process(server.process)
+
+
+@pytest.fixture
+def moto(moto_server: MotoServer) -> MotoServer:
+    """``moto_server`` with empty state and an unshifted clock for this test."""
+    if not moto_server.is_running():
+        pytest.fail(f"moto server died; log:\n{moto_server.log_tail()}")
+    moto_server.reset()
+    return moto_server
+
+
+# --------------------------------------------------------------------------------------------
+# proxy and boto3 clients
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def proxy(moto: MotoServer) -> Iterator[Any]:
+    """An ``IamProxy`` (tests/tools/iam_proxy.py) in front of the freshly reset moto server."""
+    instance = IamProxy(moto.url, seed=0)
+    instance.start()
+    try:
+        yield instance
+    finally:
+        instance.stop()
+
+
+def make_iam_client(
+    endpoint_url: str, access_key: str = DUMMY_ACCESS_KEY, secret_key: str = DUMMY_SECRET_KEY, **config: Any
+):
+    """A boto3 IAM client for ``endpoint_url`` (us-east-1, dummy credentials unless given).
+
+    ``config`` goes to ``botocore.config.Config``, e.g. ``retries={"mode": "standard", "total_max_attempts": 5}``
+    (botocore's ``max_attempts`` there counts retries, not attempts).
+    """
+    session = boto3.session.Session(
+        aws_access_key_id=access_key, aws_secret_access_key=secret_key, region_name=AWS_REGION
+    )
+    return session.client("iam", endpoint_url=endpoint_url, config=botocore.config.Config(**config))
+
+
+@pytest.fixture
+def iam_client_factory():
+    """``make_iam_client(endpoint_url, access_key=..., secret_key=..., **botocore_config)``."""
+    return make_iam_client
+
+
+@pytest.fixture
+def iam(moto: MotoServer):
+    """boto3 IAM client talking to moto directly: for arranging and checking state.
+
+    Its calls are not recorded by ``proxy`` and never get its faults.
+    """
+    return make_iam_client(moto.url)
+
+
+@pytest.fixture
+def proxy_iam(proxy):
+    """boto3 IAM client talking through ``proxy`` (recorded; faults apply). No retries."""
+    return make_iam_client(proxy.url, retries={"total_max_attempts": 1, "mode": "standard"})
+
+
+# --------------------------------------------------------------------------------------------
+# ansible-playbook
+# --------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class PlaybookResult:
+    """What one ``ansible-playbook`` run produced.
+
+    ``results`` holds one record per task result, in order::
+
+        {"task": str, "action": str, "resolved_action": str | None, "host": str,
+         "status": "ok" | "changed" | "failed" | "skipped" | "unreachable",
+         "ignore_errors": bool, "check_mode": bool,
+         "result": {...the module's result, with "changed", "failed", "skipped" always set...}}
+    """
+
+    rc: int
+    stdout: str
+    stderr: str
+    results: list[dict[str, Any]]
+    stats: dict[str, dict[str, int]]
+    playbook: Path
+    command: list[str]
+    duration: float
+
+    def records(self, name: str) -> list[dict[str, Any]]:
+        """Every record of the task called ``name`` (several when it ran more than once)."""
+        return [record for record in self.results if record["task"] == name]
+
+    def record(self, name: str) -> dict[str, Any]:
+        """The record of task ``name``; fails when it did not run or ran more than once."""
+        found = self.records(name)
+        if len(found) != 1:
+            names = [record["task"] for record in self.results]
+            raise KeyError(f"task {name!r} ran {len(found)} times; tasks that ran: {names}\n{self.summary()}")
+        return found[0]
+
+    def task(self, name: str) -> dict[str, Any]:
+        """The module result of task ``name``: ``changed``/``failed``/``msg``/``warnings``/``diff``..."""
+        return self.record(name)["result"]
+
+    @property
+    def ok(self) -> bool:
+        return self.rc == 0
+
+    def summary(self, lines: int = 60) -> str:
+        """rc, then the tail of stdout and stderr: a readable assertion message."""
+        out = "\n".join(self.stdout.splitlines()[-lines:])
+        err = "\n".join(self.stderr.splitlines()[-lines:])
+        return f"ansible-playbook rc={self.rc}\n--- stdout ---\n{out}\n--- stderr ---\n{err}"
+
+
+def ensure_collection_link() -> None:
+    """Make ``.build/collections/ansible_collections/keyguard/aws`` a symlink to this checkout."""
+    if COLLECTION_LINK.is_symlink() and COLLECTION_LINK.resolve() == REPO_ROOT:
+        return
+    if COLLECTION_LINK.is_symlink():  # left over from another checkout: repoint it
+        COLLECTION_LINK.unlink()
+    elif COLLECTION_LINK.exists():
+        raise RuntimeError(f"{COLLECTION_LINK} exists and is not a symlink to {REPO_ROOT}; remove it")
+    COLLECTION_LINK.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        COLLECTION_LINK.symlink_to(REPO_ROOT, target_is_directory=True)
+    except FileExistsError:  # created concurrently
+        pass
+
+
+def _base_env(tmp: Path, endpoint_url: str, results_file: Path) -> dict[str, str]:
+    """The parent environment without any ANSIBLE_*/AWS_* settings, plus the harness's own."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("ANSIBLE_", "AWS_", "BOTO_", "KEYGUARD_")) and key not in ("PYTHONPATH",)
+    }
+    home = tmp / "ansible_home"
+    home.mkdir(exist_ok=True)
+    (tmp / "ansible.cfg").write_text("[defaults]\n", encoding="utf-8")
+    env.update(
+        {
+            "PATH": f"{ANSIBLE_BIN_DIR}{os.pathsep}{env.get('PATH', '/usr/bin:/bin')}",
+            "ANSIBLE_CONFIG": str(tmp / "ansible.cfg"),  # no ./ansible.cfg, ~/.ansible.cfg or /etc one
+            "ANSIBLE_HOME": str(home),
+            "ANSIBLE_LOCAL_TEMP": str(home / "tmp"),
+            "ANSIBLE_REMOTE_TEMP": str(home / "remote_tmp"),
+            "ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS_ROOT),
+            "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "False",
+            "ANSIBLE_CALLBACK_PLUGINS": str(CALLBACK_DIR),
+            "ANSIBLE_CALLBACKS_ENABLED": "keyguard_results",
+            "ANSIBLE_STDOUT_CALLBACK": "default",
+            "KEYGUARD_TEST_RESULTS_FILE": str(results_file),
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_FORCE_COLOR": "0",
+            "ANSIBLE_HOST_KEY_CHECKING": "False",
+            "ANSIBLE_RETRY_FILES_ENABLED": "False",
+            "ANSIBLE_LOCALHOST_WARNING": "False",
+            "ANSIBLE_INVENTORY_UNPARSED_WARNING": "False",
+            "ANSIBLE_DEPRECATION_WARNINGS": "True",
+            # Belt and braces: even a task without module_defaults never reaches real AWS.
+            "AWS_ACCESS_KEY_ID": DUMMY_ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": DUMMY_SECRET_KEY,
+            "AWS_REGION": AWS_REGION,
+            "AWS_DEFAULT_REGION": AWS_REGION,
+            "AWS_ENDPOINT_URL": endpoint_url,
+            "AWS_CONFIG_FILE": str(tmp / "aws_config_absent"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(tmp / "aws_credentials_absent"),
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+    )
+    return env
+
+
+def _as_plays(playbook: str | list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A list of plays from a playbook YAML string, a list of plays, or a list of tasks."""
+    data = yaml.safe_load(playbook) if isinstance(playbook, str) else playbook
+    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+        raise TypeError("expected a list of tasks or plays (or YAML for one)")
+    if data and all("hosts" in item or "import_playbook" in item for item in data):
+        return [dict(play) for play in data]
+    return [{"name": "test", "hosts": "localhost", "gather_facts": False, "tasks": list(data)}]
+
+
+class PlaybookRunner:
+    """The ``run_playbook`` fixture: call it to run one playbook (see ``__call__``)."""
+
+    def __init__(self, tmp_path: Path, endpoint_url: str):
+        self.tmp_path = tmp_path
+        self.endpoint_url = endpoint_url
+        self.runs: list[PlaybookResult] = []
+
+    def aws_defaults(self, endpoint_url: str | None = None) -> dict[str, Any]:
+        """The connection options put in module_defaults for the keyguard.aws action group."""
+        return {
+            "endpoint_url": endpoint_url or self.endpoint_url,
+            "access_key": DUMMY_ACCESS_KEY,
+            "secret_key": DUMMY_SECRET_KEY,
+            "region": AWS_REGION,
+        }
+
+    def __call__(
+        self,
+        playbook: str | list[dict[str, Any]],
+        *,
+        check: bool = False,
+        diff: bool = False,
+        extra_vars: Mapping[str, Any] | None = None,
+        env: Mapping[str, str | None] | None = None,
+        verbosity: int = 0,
+        module_defaults: bool | Mapping[str, Any] = True,
+        endpoint_url: str | None = None,
+        extra_args: list[str] | tuple[str, ...] = (),
+        timeout: float = PLAYBOOK_TIMEOUT,
+    ) -> PlaybookResult:
+        """Run ``ansible-playbook`` on localhost and return a :class:`PlaybookResult`.
+
+        ``playbook``: a list of task dicts (wrapped into one play on localhost, no fact gathering),
+        or a list of plays, or the YAML of either. Plays run with ``connection: local``.
+        ``module_defaults``: True adds ``group/keyguard.aws.aws: {endpoint_url: <proxy>, access_key,
+        secret_key, region}`` to every play; a mapping is merged over those values; False adds
+        nothing. ``endpoint_url`` overrides the proxy URL (e.g. ``moto.url`` to bypass the proxy).
+        ``env``: extra environment; a value of None removes that variable.
+        The run does not fail the test by itself: check ``.rc`` (``.summary()`` explains).
+        """
+        ensure_collection_link()
+        index = len(self.runs) + 1
+        workdir = self.tmp_path / f"playbook-{index}"
+        workdir.mkdir(parents=True)
+        results_file = workdir / "results.jsonl"
+        endpoint = endpoint_url or self.endpoint_url
+
+        plays = _as_plays(playbook)
+        if module_defaults:
+            defaults = self.aws_defaults(endpoint)
+            if isinstance(module_defaults, Mapping):
+                defaults.update(module_defaults)
+            for play in plays:
+                if "hosts" not in play:
+                    continue
+                merged = dict(play.get("module_defaults") or {})
+                merged[ACTION_GROUP] = {**defaults, **(merged.get(ACTION_GROUP) or {})}
+                play["module_defaults"] = merged
+        for play in plays:
+            if "hosts" in play:
+                play.setdefault("connection", "local")
+                play.setdefault("gather_facts", False)
+
+        playbook_path = workdir / "playbook.yml"
+        playbook_path.write_text(yaml.safe_dump(plays, sort_keys=False), encoding="utf-8")
+        inventory = workdir / "inventory.ini"
+        inventory.write_text(
+            f"localhost ansible_connection=local ansible_python_interpreter={sys.executable}\n", encoding="utf-8"
+        )
+
+        run_env = _base_env(workdir, endpoint, results_file)
+        for key, value in (env or {}).items():
+            if value is None:
+                run_env.pop(key, None)
+            else:
+                run_env[key] = str(value)
+
+        command = [str(ANSIBLE_BIN_DIR / "ansible-playbook"), "-i", str(inventory), str(playbook_path)]
+        if check:
+            command.append("--check")
+        if diff:
+            command.append("--diff")
+        if extra_vars:
+            vars_file = workdir / "extra_vars.json"
+            vars_file.write_text(json.dumps(dict(extra_vars)), encoding="utf-8")
+            command += ["--extra-vars", f"@{vars_file}"]
+        if verbosity:
+            command.append("-" + "v" * verbosity)
+        command += list(extra_args)
+
+        started = time.monotonic()
+        completed = subprocess.run(
+            command,
+            cwd=workdir,
+            env=run_env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        duration = time.monotonic() - started
+
+        records: list[dict[str, Any]] = []
+        stats: dict[str, dict[str, int]] = {}
+        if results_file.exists():
+            for line in results_file.read_text(encoding="utf-8").splitlines():
+                event = json.loads(line)
+                if event.pop("event") == "stats":
+                    stats = event["stats"]
+                else:
+                    records.append(event)
+        result = PlaybookResult(
+            rc=completed.returncode,
+            stdout=completed.stdout,
+            stderr=completed.stderr,
+            results=records,
+            stats=stats,
+            playbook=playbook_path,
+            command=command,
+            duration=duration,
+        )
+        self.runs.append(result)
+        return result
+
+
+@pytest.fixture
+def run_playbook(tmp_path: Path, proxy) -> PlaybookRunner:
+    """Callable running ``ansible-playbook``; AWS calls go through ``proxy`` to a reset moto."""
+    return PlaybookRunner(tmp_path, proxy.url)
