@@ -456,7 +456,7 @@ def server_time(headers: dict[str, str]) -> datetime.datetime | None:
         return None
 
 
-def _utc(value: datetime.datetime) -> datetime.datetime:
+def utc(value: datetime.datetime) -> datetime.datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=datetime.timezone.utc)
     return value.astimezone(datetime.timezone.utc)
@@ -487,7 +487,7 @@ def read_user_keys(client: t.Any, user_name: str) -> UserKeys:
             access_key_id=item["AccessKeyId"],
             user_name=item.get("UserName", user_name),
             status=item["Status"],
-            create_date=_utc(item["CreateDate"]),
+            create_date=utc(item["CreateDate"]),
             description=descriptions.get(item["AccessKeyId"]),
         )
         for item in metadata
@@ -568,7 +568,7 @@ def _create_key(client: t.Any, user_name: str, known: set[str], applied: Applied
             access_key_id=response["AccessKeyId"],
             user_name=response.get("UserName", user_name),
             status=response["Status"],
-            create_date=_utc(response["CreateDate"]),
+            create_date=utc(response["CreateDate"]),
         )
         applied.secret_access_key = response["SecretAccessKey"]
         applied.actions.append(Action("create", applied.created.access_key_id))
@@ -604,18 +604,25 @@ def _delete_key(client: t.Any, user_name: str, key_id: str | None, had_descripti
 
 
 def read_last_use(client: t.Any, access_key_id: str) -> LastUse:
-    """GetAccessKeyLastUsed, with AWS's "N/A" placeholders turned into None."""
-    used = call(client, "GetAccessKeyLastUsed", AccessKeyId=access_key_id).get("AccessKeyLastUsed", {})
-    date = used.get("LastUsedDate")
-    return LastUse(
-        date=_utc(date) if date else None,
-        service=_unless_placeholder(used.get("ServiceName")),
-        region=_unless_placeholder(used.get("Region")),
+    """GetAccessKeyLastUsed for one key."""
+    return last_use_from_api(
+        call(client, "GetAccessKeyLastUsed", AccessKeyId=access_key_id).get("AccessKeyLastUsed", {})
     )
 
 
-def _unless_placeholder(value: str | None) -> str | None:
-    return None if value in (None, "", "N/A", "not_supported") else value
+def last_use_from_api(used: dict[str, t.Any]) -> LastUse:
+    """A LastUse from GetAccessKeyLastUsed's AccessKeyLastUsed, with AWS's "N/A" placeholders turned into None."""
+    date = used.get("LastUsedDate")
+    return LastUse(
+        date=utc(date) if date else None,
+        service=unless_placeholder(used.get("ServiceName")),
+        region=unless_placeholder(used.get("Region")),
+    )
+
+
+def unless_placeholder(value: str | None) -> str | None:
+    """None for the placeholders IAM and the credential report use for "no data"."""
+    return None if value in (None, "", "N/A", "not_supported", "no_information") else value
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,0 +1,368 @@
+# Copyright (c) 2026 keyguard.aws contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# This module_utils is PRIVATE to the keyguard.aws collection. It may change without notice.
+
+"""Access-key reports: status, age and last use for one key, one user or the whole account.
+
+The set of keys always comes from ListAccessKeys. Last use of a whole account comes from the
+IAM credential report (one call for every user) joined to the keys by user name and creation
+time; keys the report cannot place, and every key when exact lookups are asked for, use
+GetAccessKeyLastUsed. Per-user calls run on a bounded thread pool; botocore clients are
+thread-safe and their retry mode absorbs throttling.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import csv
+import dataclasses
+import datetime
+import io
+import time
+import typing as t
+
+from ansible_collections.keyguard.aws.plugins.module_utils._access_keys import (
+    ACCESS_KEY_ID_PATTERN,
+    ACTIVE,
+    INACTIVE,
+    USER_NAME_PATTERN,
+    AccessKey,
+    LastUse,
+    call,
+    last_use_from_api,
+    paginate,
+    read_last_use,
+    read_user_keys,
+    server_time,
+    sort_keys,
+    unless_placeholder,
+    utc,
+)
+from ansible_collections.keyguard.aws.plugins.module_utils._aws import AwsError, connection_kwargs, iam_client
+
+# Whole-account reports make many calls in parallel; adaptive mode slows down instead of failing on throttling.
+REPORT_RETRIES = {"mode": "adaptive", "max_attempts": 10}
+DEFAULT_MAX_WORKERS = 8
+MAX_WORKERS_LIMIT = 64
+# GetAccountAuthorizationDetails returns at most 1000 entities a page.
+AUTHORIZATION_DETAILS_PAGE_SIZE = 1000
+# Seconds to wait between GenerateCredentialReport polls; the budget allows this many polls.
+CREDENTIAL_REPORT_POLL_DELAYS = (0.5, 1.0, 2.0)
+
+
+@dataclasses.dataclass(frozen=True)
+class ReportRequest:
+    """What to report, validated."""
+
+    user_name: str | None = None
+    access_key_id: str | None = None
+    path_prefix: str | None = None
+    status: str | None = None
+    older_than_days: int | None = None
+    unused_for_days: int | None = None
+    include_last_used: bool = True
+    exact_last_used: bool = False
+    max_workers: int = DEFAULT_MAX_WORKERS
+
+    @classmethod
+    def from_params(cls, params: dict[str, t.Any]) -> ReportRequest:
+        request = cls(
+            user_name=params.get("user_name") or None,
+            access_key_id=params.get("id") if params.get("id") is not None else None,
+            path_prefix=params.get("path_prefix") or None,
+            status=params.get("status"),
+            older_than_days=params.get("older_than_days"),
+            unused_for_days=params.get("unused_for_days"),
+            include_last_used=params.get("include_last_used", True) is not False,
+            exact_last_used=bool(params.get("exact_last_used")),
+            max_workers=params.get("max_workers") or DEFAULT_MAX_WORKERS,
+        )
+        request.validate()
+        return request
+
+    def validate(self) -> None:
+        if self.user_name is not None and not USER_NAME_PATTERN.fullmatch(self.user_name):
+            raise AwsError(
+                f"user_name {self.user_name!r} is not a valid IAM user name "
+                "(1-64 characters: letters, digits and + = , . @ _ -)"
+            )
+        if self.access_key_id is not None and not ACCESS_KEY_ID_PATTERN.fullmatch(self.access_key_id):
+            raise AwsError(
+                f"id {self.access_key_id!r} is not a valid access key id (16-128 upper-case letters and digits)"
+            )
+        if self.path_prefix is not None:
+            if self.user_name is not None or self.access_key_id is not None:
+                raise AwsError(
+                    "path_prefix only applies to whole-account reports; it cannot be combined with user_name or id"
+                )
+            if not (self.path_prefix.startswith("/") and self.path_prefix.endswith("/")):
+                raise AwsError(f"path_prefix {self.path_prefix!r} must begin and end with /, for example /service/")
+        if self.status is not None and self.status not in (ACTIVE, INACTIVE):
+            raise AwsError(f"status must be Active or Inactive, got {self.status!r}")
+        for name in ("older_than_days", "unused_for_days"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise AwsError(f"{name} must be 0 or more, got {value}")
+        if self.unused_for_days is not None and not self.include_last_used:
+            raise AwsError("unused_for_days needs last-use data; it cannot be combined with include_last_used=false")
+        if not 1 <= self.max_workers <= MAX_WORKERS_LIMIT:
+            raise AwsError(f"max_workers must be between 1 and {MAX_WORKERS_LIMIT}, got {self.max_workers}")
+
+    def filters(self) -> dict[str, t.Any]:
+        names = ("user_name", "access_key_id", "path_prefix", "status", "older_than_days", "unused_for_days")
+        return {name: getattr(self, name) for name in names if getattr(self, name) is not None}
+
+
+@dataclasses.dataclass
+class Collected:
+    keys: list[AccessKey]
+    last_used: dict[str, LastUse]
+    now: datetime.datetime | None = None
+    warnings: list[str] = dataclasses.field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------------------------
+# Collecting
+# ---------------------------------------------------------------------------------------------
+
+
+def collect_for_key(client: t.Any, request: ReportRequest) -> Collected:
+    """One key: its owner and last use come from GetAccessKeyLastUsed, the key itself from ListAccessKeys."""
+    try:
+        response = call(client, "GetAccessKeyLastUsed", AccessKeyId=request.access_key_id)
+    except AwsError as exc:
+        if exc.code == "NoSuchEntity":
+            raise AwsError(f"access key {request.access_key_id} does not exist") from None
+        raise
+    owner = response.get("UserName")
+    if request.user_name is not None and owner != request.user_name:
+        raise AwsError(f"access key {request.access_key_id} belongs to user {owner}, not {request.user_name}")
+    user_keys = read_user_keys(client, owner)
+    keys = [key for key in user_keys.keys if key.access_key_id == request.access_key_id]
+    if not keys:
+        raise AwsError(f"access key {request.access_key_id} does not exist")
+    used = response.get("AccessKeyLastUsed", {})
+    last_used = {request.access_key_id: last_use_from_api(used)}
+    return Collected(keys, last_used if request.include_last_used else {}, user_keys.server_time)
+
+
+def collect_for_user(client: t.Any, request: ReportRequest) -> Collected:
+    user_keys = read_user_keys(client, request.user_name)
+    if not user_keys.exists:
+        raise AwsError(f"IAM user {request.user_name} does not exist")
+    last_used: dict[str, LastUse] = {}
+    if request.include_last_used:
+        last_used = _lookup_last_use(client, [key.access_key_id for key in user_keys.keys], request.max_workers)
+    return Collected(user_keys.keys, last_used, user_keys.server_time)
+
+
+def collect_for_account(client: t.Any, request: ReportRequest) -> Collected:
+    users, headers = paginate(
+        client,
+        "GetAccountAuthorizationDetails",
+        "UserDetailList",
+        Filter=["User"],
+        PaginationConfig={"PageSize": AUTHORIZATION_DETAILS_PAGE_SIZE},
+    )
+    if request.path_prefix is not None:
+        users = [user for user in users if user.get("Path", "/").startswith(request.path_prefix)]
+    tags_by_user = {user["UserName"]: {tag["Key"]: tag["Value"] for tag in user.get("Tags", [])} for user in users}
+
+    keys: list[AccessKey] = []
+    for metadata in _map_concurrently(_list_keys_of_user, client, sorted(tags_by_user), request.max_workers):
+        for item in metadata:
+            user_tags = tags_by_user.get(item["UserName"], {})
+            keys.append(
+                AccessKey(
+                    access_key_id=item["AccessKeyId"],
+                    user_name=item["UserName"],
+                    status=item["Status"],
+                    create_date=utc(item["CreateDate"]),
+                    description=user_tags.get(item["AccessKeyId"]),
+                )
+            )
+
+    collected = Collected(keys, {}, server_time(headers))
+    if not request.include_last_used or not keys:
+        return collected
+    remaining = [key.access_key_id for key in keys]
+    if not request.exact_last_used:
+        try:
+            report = read_credential_report(client)
+        except AwsError as exc:
+            collected.warnings.append(f"credential report unavailable ({exc}); looked up each key's last use instead")
+        else:
+            collected.last_used = match_credential_report(keys, report)
+            remaining = [key_id for key_id in remaining if key_id not in collected.last_used]
+    collected.last_used.update(_lookup_last_use(client, remaining, request.max_workers))
+    return collected
+
+
+def _list_keys_of_user(client: t.Any, user_name: str) -> list[dict[str, t.Any]]:
+    try:
+        metadata, _headers = paginate(client, "ListAccessKeys", "AccessKeyMetadata", UserName=user_name)
+    except AwsError as exc:
+        if exc.code == "NoSuchEntity":  # deleted since the user list was read
+            return []
+        raise
+    return [{**item, "UserName": item.get("UserName", user_name)} for item in metadata]
+
+
+def _lookup_last_use(client: t.Any, key_ids: list[str], max_workers: int) -> dict[str, LastUse]:
+    results = _map_concurrently(read_last_use, client, key_ids, max_workers)
+    return dict(zip(key_ids, results))
+
+
+def _map_concurrently(function: t.Callable, client: t.Any, items: list[t.Any], max_workers: int) -> list[t.Any]:
+    """``[function(client, item) for item in items]`` on a bounded pool, in order; the first error is raised."""
+    if len(items) <= 1 or max_workers == 1:
+        return [function(client, item) for item in items]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=min(max_workers, len(items))) as pool:
+        return list(pool.map(lambda item: function(client, item), items))
+
+
+# ---------------------------------------------------------------------------------------------
+# The credential report
+# ---------------------------------------------------------------------------------------------
+
+
+def read_credential_report(client: t.Any, sleep: t.Callable[[float], None] = time.sleep) -> list[dict[str, str]]:
+    """The rows of the IAM credential report, generating one if needed (IAM reuses a report up to 4 hours old)."""
+    state = call(client, "GenerateCredentialReport").get("State")
+    for delay in CREDENTIAL_REPORT_POLL_DELAYS:
+        if state == "COMPLETE":
+            break
+        sleep(delay)
+        state = call(client, "GenerateCredentialReport").get("State")
+    if state != "COMPLETE":
+        raise AwsError("the IAM credential report is still being generated")
+    content = call(client, "GetCredentialReport").get("Content", b"")
+    text = content.decode("utf-8") if isinstance(content, bytes) else str(content)
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def _report_time(value: str | None) -> datetime.datetime | None:
+    if not value or value in ("N/A", "not_supported", "no_information"):
+        return None
+    try:
+        parsed = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return utc(parsed)
+
+
+def match_credential_report(keys: list[AccessKey], report: list[dict[str, str]]) -> dict[str, LastUse]:
+    """Last use of each key the report can place: same user, and the key's creation second is the column's
+    ``access_key_N_last_rotated``. Keys it cannot place unambiguously are left out (looked up one by one)."""
+    rows = {row.get("user"): row for row in report}
+    keys_by_user: dict[str, list[AccessKey]] = {}
+    for key in keys:
+        keys_by_user.setdefault(key.user_name, []).append(key)
+
+    matched: dict[str, LastUse] = {}
+    for user_name, user_keys in keys_by_user.items():
+        row = rows.get(user_name)
+        if row is None:
+            continue
+        for slot in ("1", "2"):
+            rotated = _report_time(row.get(f"access_key_{slot}_last_rotated"))
+            if rotated is None:
+                continue
+            candidates = [key for key in user_keys if key.create_date and _same_second(key.create_date, rotated)]
+            if len(candidates) != 1:
+                continue
+            matched[candidates[0].access_key_id] = LastUse(
+                date=_report_time(row.get(f"access_key_{slot}_last_used_date")),
+                service=unless_placeholder(row.get(f"access_key_{slot}_last_used_service")),
+                region=unless_placeholder(row.get(f"access_key_{slot}_last_used_region")),
+            )
+    # Two keys created in the same second cannot be told apart: look both up.
+    seconds = {}
+    for key in keys:
+        if key.create_date:
+            seconds.setdefault((key.user_name, key.create_date.replace(microsecond=0)), []).append(key.access_key_id)
+    for same in seconds.values():
+        if len(same) > 1:
+            for key_id in same:
+                matched.pop(key_id, None)
+    return matched
+
+
+def _same_second(first: datetime.datetime, second: datetime.datetime) -> bool:
+    return first.replace(microsecond=0) == second.replace(microsecond=0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Shaping the result (pure)
+# ---------------------------------------------------------------------------------------------
+
+
+def _days(since: datetime.datetime, now: datetime.datetime) -> int:
+    return max(0, int((now - since).total_seconds() // 86400))
+
+
+def key_report_entry(
+    key: AccessKey, now: datetime.datetime, last_use: LastUse | None, include_last_used: bool
+) -> dict[str, t.Any]:
+    entry = key.to_result()
+    entry["age_days"] = _days(key.create_date, now) if key.create_date else None
+    if include_last_used:
+        use = last_use or LastUse()
+        entry["last_used_date"] = use.date.isoformat() if use.date else None
+        entry["last_used_service"] = use.service
+        entry["last_used_region"] = use.region
+        entry["days_since_last_used"] = _days(use.date, now) if use.date else None
+    return entry
+
+
+def matches_filters(entry: dict[str, t.Any], request: ReportRequest) -> bool:
+    if request.status is not None and entry["status"] != request.status:
+        return False
+    if request.older_than_days is not None and (entry["age_days"] or 0) < request.older_than_days:
+        return False
+    if request.unused_for_days is not None:
+        idle = entry["days_since_last_used"] if entry["days_since_last_used"] is not None else entry["age_days"]
+        if (idle or 0) < request.unused_for_days:
+            return False
+    return True
+
+
+def build_report(collected: Collected, request: ReportRequest) -> dict[str, t.Any]:
+    now = collected.now or datetime.datetime.now(datetime.timezone.utc)
+    keys = sorted(sort_keys(collected.keys), key=lambda key: key.user_name)  # stable: by user, then creation
+    entries = [
+        key_report_entry(key, now, collected.last_used.get(key.access_key_id), request.include_last_used)
+        for key in keys
+    ]
+    entries = [entry for entry in entries if matches_filters(entry, request)]
+    result: dict[str, t.Any] = {"changed": False, "access_keys": entries, "count": len(entries)}
+    filters = request.filters()
+    if filters:
+        result["filters"] = filters
+    if collected.warnings:
+        result["warnings"] = list(collected.warnings)
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# The iam_access_key_info task
+# ---------------------------------------------------------------------------------------------
+
+
+def report_access_keys(params: dict[str, t.Any], client: t.Any = None) -> dict[str, t.Any]:
+    """Report access keys per ``params`` (the info module's options); return the task result."""
+    request = ReportRequest.from_params(params)
+    if client is None:
+        kwargs = connection_kwargs(params)
+        if not (params.get("aws_config") or {}).get("retries"):
+            kwargs["config"]["retries"] = dict(REPORT_RETRIES)
+        client = iam_client(**kwargs)
+    if request.access_key_id is not None:
+        collected = collect_for_key(client, request)
+    elif request.user_name is not None:
+        collected = collect_for_user(client, request)
+    else:
+        collected = collect_for_account(client, request)
+    return build_report(collected, request)

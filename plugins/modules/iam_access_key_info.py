@@ -1,0 +1,218 @@
+#!/usr/bin/python
+# Copyright (c) 2026 keyguard.aws contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: iam_access_key_info
+short_description: Report IAM access keys with status, age and last use
+version_added: 0.1.0
+description:
+  - Reports access keys with their status, age, description and last use (date, service and region) for one key,
+    one user, or every user of the account, in one task.
+  - The set of keys always comes from C(ListAccessKeys), so it is never stale.
+  - For a whole-account report, last use comes from the IAM credential report, which IAM regenerates at most every
+    4 hours, so it can be up to 4 hours old. Keys the report cannot place (for example keys created since) are looked
+    up one by one. Set O(exact_last_used=true) to look up every key's last use exactly.
+author:
+  - keyguard.aws developers (@keyguard-aws)
+options:
+  user_name:
+    description:
+      - Only this user's keys. A user that does not exist is an error, never an empty list.
+    type: str
+    aliases: [username]
+  id:
+    description:
+      - Only this access key. Its owner is found from the key id alone. An unknown id is an error.
+      - With O(user_name), the key must belong to that user.
+    type: str
+  path_prefix:
+    description:
+      - With neither O(user_name) nor O(id), only users whose IAM path starts with this prefix, for example
+        V(/service/).
+    type: str
+  status:
+    description:
+      - Only keys with this status.
+    type: str
+    choices: [Active, Inactive]
+  older_than_days:
+    description:
+      - Only keys created at least this many days ago.
+    type: int
+  unused_for_days:
+    description:
+      - Only keys whose last use, or creation when never used, is at least this many days ago.
+      - Needs O(include_last_used=true).
+    type: int
+  include_last_used:
+    description:
+      - Fetch last-use data. Without it a report makes fewer calls and the last-use fields are omitted.
+    type: bool
+    default: true
+  exact_last_used:
+    description:
+      - Look up every key's last use with C(GetAccessKeyLastUsed) instead of the credential report. Exact, but one
+        call per key.
+    type: bool
+    default: false
+  max_workers:
+    description:
+      - How many IAM calls run at once for whole-account reports (1 to 64).
+      - Requests use botocore's C(adaptive) retry mode unless O(aws_config) sets C(retries), so throttling slows the
+        report down instead of failing it.
+    type: int
+    default: 8
+notes:
+  - API calls made, without filters changing them, are at most 2 + k for one user with k keys, and at most
+    N + ceil(N/1000) + 5 for a whole account of N users (the keys of each user, the user list with its tags, and the
+    credential report).
+  - Ages are measured against IAM's clock (the C(Date) header of its responses).
+seealso:
+  - module: keyguard.aws.iam_access_key
+  - name: Getting credential reports for your AWS account
+    description: What the IAM credential report holds and how often IAM regenerates it.
+    link: https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_getting-report.html
+  - name: Managing access keys for IAM users
+    description: AWS documentation on access keys and their last use.
+    link: https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_access-keys.html
+extends_documentation_fragment:
+  - keyguard.aws.connection
+  - keyguard.aws.attributes
+  - keyguard.aws.attributes.action_group
+  - keyguard.aws.attributes.info_module
+"""
+
+EXAMPLES = r"""
+- name: Report every key in the account with its last use
+  keyguard.aws.iam_access_key_info:
+  register: all_keys
+
+- name: Who owns this key, and when and where was it last used?
+  keyguard.aws.iam_access_key_info:
+    id: AKIAIOSFODNN7EXAMPLE
+  register: leaked
+
+- name: Active keys older than 90 days (CIS AWS Foundations)
+  keyguard.aws.iam_access_key_info:
+    status: Active
+    older_than_days: 90
+  register: old_keys
+
+- name: Keys of service users unused for 45 days
+  keyguard.aws.iam_access_key_info:
+    path_prefix: /service/
+    unused_for_days: 45
+  register: unused_keys
+
+- name: One user's keys without last-use data
+  keyguard.aws.iam_access_key_info:
+    user_name: deploy
+    include_last_used: false
+  register: deploy_keys
+"""
+
+RETURN = r"""
+access_keys:
+  description: The keys found, sorted by user name then creation date. An empty list when there are none.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    access_key_id:
+      description: The access key ID.
+      type: str
+      sample: AKIAIOSFODNN7EXAMPLE
+    user_name:
+      description: The user the key belongs to.
+      type: str
+      sample: deploy
+    status:
+      description: V(Active) or V(Inactive).
+      type: str
+      sample: Active
+    create_date:
+      description: When the key was created, ISO 8601.
+      type: str
+      sample: "2026-08-30T10:00:00+00:00"
+    age_days:
+      description: Whole days since the key was created.
+      type: int
+      sample: 90
+    description:
+      description: The key's console-style description (a user tag named after the key id), null if none.
+      type: str
+      sample: ci-pipeline
+    last_used_date:
+      description: When the key was last used, ISO 8601; null if never used.
+      type: str
+      returned: when O(include_last_used=true)
+      sample: "2026-11-27T23:10:00+00:00"
+    last_used_service:
+      description: The AWS service the key was last used with; null if unknown or never used.
+      type: str
+      returned: when O(include_last_used=true)
+      sample: s3
+    last_used_region:
+      description: The region the key was last used in; null if unknown or never used.
+      type: str
+      returned: when O(include_last_used=true)
+      sample: eu-west-1
+    days_since_last_used:
+      description: Whole days since the last use; null if never used.
+      type: int
+      returned: when O(include_last_used=true)
+      sample: 1
+count:
+  description: The number of keys in RV(access_keys).
+  returned: always
+  type: int
+  sample: 2
+filters:
+  description: The filters applied (O(user_name), O(id) as C(access_key_id), O(path_prefix), O(status),
+    O(older_than_days), O(unused_for_days)).
+  returned: when a filter is given
+  type: dict
+  sample: {status: Active, older_than_days: 90}
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.keyguard.aws.plugins.module_utils._aws import CONNECTION_ARGUMENT_SPEC, AwsError
+from ansible_collections.keyguard.aws.plugins.module_utils._key_report import (
+    DEFAULT_MAX_WORKERS,
+    report_access_keys,
+)
+
+ARGUMENT_SPEC = {
+    "user_name": {"type": "str", "aliases": ["username"]},
+    "id": {"type": "str"},
+    "path_prefix": {"type": "str"},
+    "status": {"type": "str", "choices": ["Active", "Inactive"]},
+    "older_than_days": {"type": "int"},
+    "unused_for_days": {"type": "int"},
+    "include_last_used": {"type": "bool", "default": True},
+    "exact_last_used": {"type": "bool", "default": False},
+    "max_workers": {"type": "int", "default": DEFAULT_MAX_WORKERS},
+    **CONNECTION_ARGUMENT_SPEC,
+}
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=ARGUMENT_SPEC,
+        mutually_exclusive=[("path_prefix", "user_name"), ("path_prefix", "id")],
+        supports_check_mode=True,
+    )
+    try:
+        result = report_access_keys(module.params)
+    except AwsError as exc:
+        module.fail_json(msg=exc.message, **exc.result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
