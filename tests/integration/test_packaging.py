@@ -48,17 +48,7 @@ def test_build_install_and_ansible_doc(tmp_path: Path) -> None:
     assert (installed / "ansible_collections" / "keyguard" / "aws" / "MANIFEST.json").is_file()
 
     env["ANSIBLE_COLLECTIONS_PATH"] = str(installed)
-    listing = run(
-        [
-            str(
-                BIN / "ansible-doc",
-            ),
-            "--list",
-            "keyguard.aws",
-        ],
-        env,
-        tmp_path,
-    )
+    listing = run([str(BIN / "ansible-doc"), "--list", "keyguard.aws"], env, tmp_path)
     for name in MODULES:
         assert f"keyguard.aws.{name}" in listing
         doc = run([str(BIN / "ansible-doc"), f"keyguard.aws.{name}"], env, tmp_path)
