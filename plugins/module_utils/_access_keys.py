@@ -630,14 +630,20 @@ def unless_placeholder(value: str | None) -> str | None:
 # ---------------------------------------------------------------------------------------------
 
 
-def ensure_access_keys(params: dict[str, t.Any], check_mode: bool = False, client: t.Any = None) -> dict[str, t.Any]:
+def ensure_access_keys(
+    params: dict[str, t.Any],
+    check_mode: bool = False,
+    client: t.Any = None,
+    client_factory: t.Callable[..., t.Any] = iam_client,
+) -> dict[str, t.Any]:
     """Reconcile a user's access keys with ``params`` (the module's options); return the task result.
 
-    Input is validated before anything else; ``client`` defaults to one built from the connection options.
+    Input is validated before anything else; without ``client``, one is made by ``client_factory``
+    from the connection options.
     """
     request = KeyRequest.from_params(params)
     if client is None:
-        client = iam_client(**connection_kwargs(params))
+        client = client_factory(**connection_kwargs(params))
     user_name = _resolve_user(client, request)
     if user_name is None:  # state=absent for a key IAM does not know: nothing to do
         return _result(request, request.user_name, [], [], Plan([]))

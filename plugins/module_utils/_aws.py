@@ -34,6 +34,7 @@ COLLECTION_VERSION = "0.1.0"
 MINIMUM_BOTOCORE_VERSION = "1.34.0"
 
 DEFAULT_RETRIES = {"mode": "standard"}
+DEFAULT_IAM_REGION = "us-east-1"
 
 CONNECTION_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
     "access_key": {
@@ -211,7 +212,8 @@ def iam_client(
         session = botocore.session.Session(profile=profile)
         client = session.create_client(
             "iam",
-            region_name=region,
+            # IAM is global: without a configured region, sign for the aws partition's IAM region.
+            region_name=region or session.get_config_variable("region") or DEFAULT_IAM_REGION,
             endpoint_url=endpoint_url,
             verify=verify,
             aws_access_key_id=access_key,

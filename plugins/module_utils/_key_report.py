@@ -351,14 +351,16 @@ def build_report(collected: Collected, request: ReportRequest) -> dict[str, t.An
 # ---------------------------------------------------------------------------------------------
 
 
-def report_access_keys(params: dict[str, t.Any], client: t.Any = None) -> dict[str, t.Any]:
+def report_access_keys(
+    params: dict[str, t.Any], client: t.Any = None, client_factory: t.Callable[..., t.Any] = iam_client
+) -> dict[str, t.Any]:
     """Report access keys per ``params`` (the info module's options); return the task result."""
     request = ReportRequest.from_params(params)
     if client is None:
         kwargs = connection_kwargs(params)
         if not (params.get("aws_config") or {}).get("retries"):
             kwargs["config"]["retries"] = dict(REPORT_RETRIES)
-        client = iam_client(**kwargs)
+        client = client_factory(**kwargs)
     if request.access_key_id is not None:
         collected = collect_for_key(client, request)
     elif request.user_name is not None:

@@ -257,6 +257,8 @@ retained_access_key_ids:
   sample: [AKIAIOSFODNN7EXAMPLE]
 """
 
+from collections.abc import Callable
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.keyguard.aws.plugins.module_utils._access_keys import (
@@ -264,7 +266,7 @@ from ansible_collections.keyguard.aws.plugins.module_utils._access_keys import (
     STATES,
     ensure_access_keys,
 )
-from ansible_collections.keyguard.aws.plugins.module_utils._aws import CONNECTION_ARGUMENT_SPEC, AwsError
+from ansible_collections.keyguard.aws.plugins.module_utils._aws import CONNECTION_ARGUMENT_SPEC, AwsError, iam_client
 
 ARGUMENT_SPEC = {
     "user_name": {"type": "str", "aliases": ["username"]},
@@ -278,18 +280,23 @@ ARGUMENT_SPEC = {
 }
 
 
+ARGUMENT_RULES = {"required_one_of": [("user_name", "id")]}
+
+
+def run(params: dict, check_mode: bool, diff: bool, client_factory: Callable = iam_client) -> dict:
+    """The task's logic, shared by main() and the in-process action plugin. Raises AwsError."""
+    result = ensure_access_keys(params, check_mode=check_mode, client_factory=client_factory)
+    if not diff:
+        result.pop("diff")
+    return result
+
+
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=ARGUMENT_SPEC,
-        required_one_of=[("user_name", "id")],
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True, **ARGUMENT_RULES)
     try:
-        result = ensure_access_keys(module.params, check_mode=module.check_mode)
+        result = run(module.params, module.check_mode, module._diff)
     except AwsError as exc:
         module.fail_json(msg=exc.message, **exc.result)
-    if not module._diff:
-        result.pop("diff")
     module.exit_json(**result)
 
 

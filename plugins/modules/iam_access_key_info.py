@@ -179,9 +179,11 @@ filters:
   sample: {status: Active, older_than_days: 90}
 """
 
+from collections.abc import Callable
+
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.keyguard.aws.plugins.module_utils._aws import CONNECTION_ARGUMENT_SPEC, AwsError
+from ansible_collections.keyguard.aws.plugins.module_utils._aws import CONNECTION_ARGUMENT_SPEC, AwsError, iam_client
 from ansible_collections.keyguard.aws.plugins.module_utils._key_report import (
     DEFAULT_MAX_WORKERS,
     report_access_keys,
@@ -201,14 +203,18 @@ ARGUMENT_SPEC = {
 }
 
 
+ARGUMENT_RULES = {"mutually_exclusive": [("path_prefix", "user_name"), ("path_prefix", "id")]}
+
+
+def run(params: dict, check_mode: bool, diff: bool, client_factory: Callable = iam_client) -> dict:
+    """The task's logic, shared by main() and the in-process action plugin. Raises AwsError."""
+    return report_access_keys(params, client_factory=client_factory)
+
+
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=ARGUMENT_SPEC,
-        mutually_exclusive=[("path_prefix", "user_name"), ("path_prefix", "id")],
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True, **ARGUMENT_RULES)
     try:
-        result = report_access_keys(module.params)
+        result = run(module.params, module.check_mode, module._diff)
     except AwsError as exc:
         module.fail_json(msg=exc.message, **exc.result)
     module.exit_json(**result)

@@ -1,0 +1,111 @@
+# Copyright (c) 2026 keyguard.aws contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# This plugin_utils is PRIVATE to the keyguard.aws collection. It may change without notice.
+
+"""Run a keyguard.aws module's logic inside the controller's worker process.
+
+Ansible normally starts a new Python process for every task and loop item, which then imports
+botocore and builds a client. When the task runs on the controller anyway (a ``local``
+connection), the same module_utils code, argument validation, check mode, diff mode and
+no_log handling can run right here, reusing one IAM client per set of connection options for
+the life of the worker process (so loop items do not rebuild it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import typing as t
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.common.parameters import remove_values
+from ansible.module_utils.parsing.convert_bool import boolean
+from ansible.plugins.action import ActionBase
+from ansible.utils.vars import merge_hash
+
+from ansible_collections.keyguard.aws.plugins.module_utils._aws import AwsError, iam_client, require_sdk
+
+# Set to false (task variable, or environment variable of the controller) to always run the module.
+IN_PROCESS_VARIABLE = "keyguard_aws_in_process"
+IN_PROCESS_ENVIRONMENT = "KEYGUARD_AWS_IN_PROCESS"
+LOCAL_CONNECTIONS = frozenset({"local", "ansible.builtin.local", "ansible.legacy.local"})
+
+# One client per set of connection options for the life of this worker process: a cache, not state.
+_CLIENTS: dict[str, t.Any] = {}
+
+
+def cached_iam_client(**kwargs: t.Any) -> t.Any:
+    cache_key = json.dumps(kwargs, sort_keys=True, default=str)
+    client = _CLIENTS.get(cache_key)
+    if client is None:
+        client = _CLIENTS[cache_key] = iam_client(**kwargs)
+    return client
+
+
+class InProcessModuleAction(ActionBase):
+    """Base of the keyguard.aws action plugins; subclasses name the module and its logic."""
+
+    _VALID_ARGS = frozenset()  # validated below with the module's own argument spec
+    module_name = ""
+
+    def module_parts(self) -> tuple[dict[str, t.Any], dict[str, t.Any], t.Callable[..., dict[str, t.Any]]]:
+        """The module spec, its validator options and its logic ``run(params, check_mode, diff, factory)``."""
+        raise NotImplementedError
+
+    def run(self, tmp: str | None = None, task_vars: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
+        task_vars = task_vars or {}
+        result = super().run(tmp, task_vars)
+        reason = self.module_path_reason(task_vars)
+        if reason is not None:
+            self._display.vvv(f"{self.module_name}: running the module ({reason})")
+            module_result = self._execute_module(
+                module_name=self.module_name, module_args=self._task.args, task_vars=task_vars
+            )
+            return merge_hash(result, module_result)
+        self._display.vvv(f"{self.module_name}: running in-process on the controller")
+        return merge_hash(result, self.run_in_process())
+
+    def module_path_reason(self, task_vars: dict[str, t.Any]) -> str | None:
+        """Why the task must run as a module, or None when it can run in-process."""
+        setting = task_vars.get(IN_PROCESS_VARIABLE, os.environ.get(IN_PROCESS_ENVIRONMENT, True))
+        if not boolean(setting, strict=False):
+            return f"{IN_PROCESS_VARIABLE} is false"
+        connection = getattr(self._connection, "_load_name", None) or getattr(self._connection, "transport", None)
+        if connection not in LOCAL_CONNECTIONS:
+            return f"the connection is {connection}, not local"
+        if self._task.async_val:
+            return "the task is async"
+        if self._task.become:
+            return "the task uses become"
+        if any(self._task.environment or []):
+            return "the task sets environment variables"
+        try:
+            require_sdk()
+        except AwsError as exc:
+            return str(exc)
+        return None
+
+    def run_in_process(self) -> dict[str, t.Any]:
+        argument_spec, rules, logic = self.module_parts()
+        validation = ArgumentSpecValidator(argument_spec, **rules).validate(dict(self._task.args))
+        no_log_values = validation._no_log_values
+        if validation.error_messages:
+            return remove_values({"failed": True, "msg": validation.errors.msg}, no_log_values)
+        params = validation.validated_parameters
+        try:
+            result = logic(params, bool(self._task.check_mode), bool(self._task.diff), cached_iam_client)
+        except AwsError as exc:
+            result = {"failed": True, "msg": exc.message, **exc.result}
+        result["invocation"] = {"module_args": params}
+        warnings = [self._warn_text(warning) for warning in validation._warnings] + result.pop("warnings", [])
+        if warnings:
+            result["warnings"] = warnings
+        return remove_values(result, no_log_values)
+
+    @staticmethod
+    def _warn_text(warning: t.Any) -> str:
+        if isinstance(warning, dict) and "option" in warning:
+            return f"Both option {warning['option']} and its alias {warning['alias']} are set."
+        return str(warning)
