@@ -91,7 +91,7 @@ class KeyRequest:
     @classmethod
     def from_params(cls, params: dict[str, t.Any]) -> KeyRequest:
         request = cls(
-            user_name=params.get("user_name") or None,
+            user_name=params.get("user_name"),
             access_key_id=params.get("id") if params.get("id") is not None else None,
             description=params.get("description"),
             state=params.get("state") or "present",

@@ -69,15 +69,15 @@ class ReportRequest:
     @classmethod
     def from_params(cls, params: dict[str, t.Any]) -> ReportRequest:
         request = cls(
-            user_name=params.get("user_name") or None,
-            access_key_id=params.get("id") if params.get("id") is not None else None,
-            path_prefix=params.get("path_prefix") or None,
+            user_name=params.get("user_name"),
+            access_key_id=params.get("id"),
+            path_prefix=params.get("path_prefix"),
             status=params.get("status"),
             older_than_days=params.get("older_than_days"),
             unused_for_days=params.get("unused_for_days"),
             include_last_used=params.get("include_last_used", True) is not False,
             exact_last_used=bool(params.get("exact_last_used")),
-            max_workers=params.get("max_workers") or DEFAULT_MAX_WORKERS,
+            max_workers=DEFAULT_MAX_WORKERS if params.get("max_workers") is None else params["max_workers"],
         )
         request.validate()
         return request

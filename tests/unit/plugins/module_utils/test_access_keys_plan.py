@@ -535,7 +535,6 @@ def test_key_of_interest(
             {"user_name": "alice", "state": None}, KeyRequest("alice", None, None, "present"), id="state-none-present"
         ),
         pytest.param({"id": A, "state": "inactive"}, KeyRequest(None, A, None, "inactive"), id="id-only"),
-        pytest.param({"user_name": "", "id": A}, KeyRequest(None, A, None, "present"), id="empty-user-with-id"),
         pytest.param(
             {"user_name": "alice", "id": A, "description": "ci", "state": "absent", "region": "eu-west-1"},
             KeyRequest("alice", A, "ci", "absent"),
@@ -585,7 +584,13 @@ DESCRIPTION_CHARS = (
     ("params", "message"),
     [
         pytest.param({}, "one of user_name or id is required", id="nothing"),
-        pytest.param({"user_name": ""}, "one of user_name or id is required", id="user-empty"),
+        # An empty user name is most likely a templating slip: it is an error, never "no user given".
+        pytest.param({"user_name": ""}, f"user_name '' is not a valid IAM user name {USER_NAME_HELP}", id="user-empty"),
+        pytest.param(
+            {"user_name": "", "id": A},
+            f"user_name '' is not a valid IAM user name {USER_NAME_HELP}",
+            id="user-empty-id",
+        ),
         pytest.param({"user_name": None, "id": None}, "one of user_name or id is required", id="both-none"),
         pytest.param(
             {"user_name": "a" * 65},
