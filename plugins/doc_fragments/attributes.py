@@ -29,6 +29,19 @@ attributes:
       - keyguard.aws.aws
 """
 
+    IN_PROCESS = r"""
+options: {}
+notes:
+  - When the task runs on the controller (a C(local) connection, for example with C(delegate_to=localhost)) and
+    botocore is importable there, the module's code runs inside the controller's worker process through an action
+    plugin of the same name, with the same argument validation, check mode, diff mode and C(no_log) handling, and one
+    IAM client reused across loop items. This saves the start-up of a new Python process per task and loop item.
+  - The module runs as usual on remote hosts, for C(async) or C(become) tasks, for tasks that set C(environment), and
+    when botocore is missing on the controller. Set the variable C(keyguard_aws_in_process=false), or the environment
+    variable E(KEYGUARD_AWS_IN_PROCESS=0) on the controller, to always run the module. C(-vvv) shows which path ran
+    and why.
+"""
+
     INFO_MODULE = r"""
 options: {}
 attributes:

@@ -88,6 +88,7 @@ notes:
     failure (HTTP 5xx, timeout, dropped connection) the module lists the user's keys, deletes any key that appeared
     without its secret reaching us (reported in RV(actions) and a warning), and only then tries again, up to 3 times.
 seealso:
+  - module: keyguard.aws.iam_access_key_info
   - name: Managing access keys for IAM users
     description: AWS documentation on creating, rotating and deleting access keys.
     link: https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_access-keys.html
@@ -95,6 +96,7 @@ extends_documentation_fragment:
   - keyguard.aws.connection
   - keyguard.aws.attributes
   - keyguard.aws.attributes.action_group
+  - keyguard.aws.attributes.in_process
 attributes:
   check_mode:
     support: full

@@ -83,6 +83,7 @@ extends_documentation_fragment:
   - keyguard.aws.connection
   - keyguard.aws.attributes
   - keyguard.aws.attributes.action_group
+  - keyguard.aws.attributes.in_process
   - keyguard.aws.attributes.info_module
 """
 
