@@ -51,3 +51,6 @@ build: venv
 
 clean:
 	rm -rf .build .pytest_cache .ruff_cache .coverage htmlcov tests/output
+
+# Further targets (docs, compatibility, benchmarks) live in mk/*.mk.
+-include $(wildcard mk/*.mk)

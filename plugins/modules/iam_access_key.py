@@ -276,8 +276,8 @@ ARGUMENT_SPEC = {
     "description": {"type": "str"},
     "state": {"type": "str", "choices": list(STATES), "default": "present"},
     "rotate_after_days": {"type": "int"},
-    "previous_keys": {"type": "str", "choices": list(PREVIOUS_KEYS_CHOICES), "default": "keep"},
-    "previous_keys_idle_hours": {"type": "int", "default": 0},
+    "previous_keys": {"type": "str", "choices": list(PREVIOUS_KEYS_CHOICES), "default": "keep", "no_log": False},
+    "previous_keys_idle_hours": {"type": "int", "default": 0, "no_log": False},
     **CONNECTION_ARGUMENT_SPEC,
 }
 
