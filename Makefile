@@ -9,8 +9,14 @@ COLLECTION_LINK := $(COLLECTIONS_ROOT)/ansible_collections/keyguard/aws
 
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(COLLECTIONS_ROOT)
 export PATH := $(CURDIR)/$(BIN):$(PATH)
+# Branch coverage of plugins/ is collected from the unit tests and from every ansible-playbook
+# process (and forked worker) the integration tests start; `make coverage` combines and checks it.
+COVERAGE_DIR := $(CURDIR)/.build/coverage
+export COVERAGE_RCFILE := $(CURDIR)/.coveragerc
+export COVERAGE_FILE := $(COVERAGE_DIR)/.coverage
+COVERAGE := $(BIN)/python -m coverage
 
-.PHONY: venv demo test lint format sanity units integration build clean
+.PHONY: venv demo test lint format sanity units integration coverage coverage-clean build clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +33,7 @@ venv: $(STAMP) $(COLLECTION_LINK)
 demo: venv
 	$(BIN)/python tools/demo.py
 
-test: lint sanity units integration
+test: lint sanity coverage-clean units integration coverage
 
 lint: venv
 	$(BIN)/ruff check .
@@ -41,10 +47,19 @@ sanity: venv
 	tools/ansible-test.sh sanity
 
 units: venv
-	$(BIN)/python -m pytest tests/unit
+	mkdir -p $(COVERAGE_DIR)
+	$(COVERAGE) run -m pytest tests/unit
 
 integration: venv
-	$(BIN)/python -m pytest tests/integration
+	mkdir -p $(COVERAGE_DIR)
+	$(COVERAGE) run -m pytest tests/integration
+
+coverage: venv
+	$(COVERAGE) combine --quiet --keep
+	$(COVERAGE) report
+
+coverage-clean:
+	rm -rf $(COVERAGE_DIR)
 
 build: venv
 	$(BIN)/ansible-galaxy collection build --force --output-path .build/dist
