@@ -66,9 +66,13 @@ options:
     description:
       - Options passed to C(botocore.config.Config), for example C(retries), C(connect_timeout) or
         C(read_timeout).
-      - By default requests are retried with botocore's C(standard) retry mode, which retries throttling,
-        HTTP 5xx and connection errors with exponential back-off, up to 3 attempts.
-      - 'To absorb heavy throttling, set for example C({"retries": {"mode": "adaptive", "max_attempts": 10}}).'
+      - By default requests use botocore's C(standard) retry mode with up to 5 attempts (C(total_max_attempts)), which
+        retries throttling, HTTP 5xx and connection errors with exponential back-off, and C(connect_timeout=10) and
+        C(read_timeout=30) seconds.
+      - A call against an endpoint that keeps failing therefore gives up after at most
+        C(total_max_attempts) x (C(connect_timeout) + C(read_timeout)) seconds plus under 30 seconds of back-off, and
+        within seconds when connections are refused or reset. Lower these values to fail faster.
+      - 'To absorb heavy throttling, set for example C({"retries": {"mode": "adaptive", "total_max_attempts": 10}}).'
     type: dict
 notes:
   - Empty strings count as unset for every connection option, so an empty environment variable does not

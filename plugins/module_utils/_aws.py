@@ -33,7 +33,12 @@ COLLECTION_VERSION = "0.1.0"
 # The one place the minimum SDK version lives; requirements.txt and the docs fragment repeat it.
 MINIMUM_BOTOCORE_VERSION = "1.34.0"
 
+# Bounded by default: a task against an unreachable or failing endpoint gives up after at most
+# total_max_attempts x (connect_timeout + read_timeout) plus back-off (standard mode: under 30 s in all).
 DEFAULT_RETRIES = {"mode": "standard"}
+DEFAULT_TOTAL_MAX_ATTEMPTS = 5  # unless aws_config, the profile or AWS_MAX_ATTEMPTS says otherwise
+DEFAULT_CONNECT_TIMEOUT = 10
+DEFAULT_READ_TIMEOUT = 30
 DEFAULT_IAM_REGION = "us-east-1"
 
 CONNECTION_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
@@ -177,6 +182,8 @@ def connection_kwargs(params: dict[str, t.Any]) -> dict[str, t.Any]:
 
     config = dict(values["aws_config"] or {})
     config.setdefault("retries", dict(DEFAULT_RETRIES))
+    config.setdefault("connect_timeout", DEFAULT_CONNECT_TIMEOUT)
+    config.setdefault("read_timeout", DEFAULT_READ_TIMEOUT)
     config.setdefault("user_agent_extra", f"keyguard.aws/{COLLECTION_VERSION}")
 
     return {
@@ -205,11 +212,19 @@ def iam_client(
     """Build a botocore IAM client with botocore's own retry mode."""
     require_sdk()
     try:
-        botocore_config = botocore.config.Config(**(config or {}))
-    except TypeError as exc:
-        raise AwsError(f"aws_config contains an option botocore.config.Config does not accept: {exc}") from None
-    try:
         session = botocore.session.Session(profile=profile)
+        config = dict(config or {})
+        retries = config.get("retries")
+        if (
+            isinstance(retries, dict)
+            and not {"max_attempts", "total_max_attempts"} & set(retries)
+            and session.get_config_variable("max_attempts") is None
+        ):
+            config["retries"] = {**retries, "total_max_attempts": DEFAULT_TOTAL_MAX_ATTEMPTS}
+        try:
+            botocore_config = botocore.config.Config(**config)
+        except TypeError as exc:
+            raise AwsError(f"aws_config contains an option botocore.config.Config does not accept: {exc}") from None
         client = session.create_client(
             "iam",
             # IAM is global: without a configured region, sign for the aws partition's IAM region.

@@ -117,7 +117,8 @@ def reader(mocked_aws: None, shared_session: botocore.session.Session) -> t.Any:
 
 def test_client_options_match_iam_client(client: t.Any) -> None:
     own = iam_client(**connection_kwargs({"region": "us-east-1"}))
-    assert client.meta.config.retries == own.meta.config.retries == {"mode": "standard"}
+    assert own.meta.config.retries == {"mode": "standard", "total_max_attempts": 5}
+    assert client.meta.config.retries["mode"] == own.meta.config.retries["mode"]
     assert client.meta.config.user_agent_extra == own.meta.config.user_agent_extra
 
 

@@ -29,7 +29,13 @@ from ansible_collections.keyguard.aws.plugins.module_utils._aws import (
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
 USER_AGENT = "keyguard.aws/0.1.0"
-DEFAULT_CONFIG = {"retries": {"mode": "standard"}, "user_agent_extra": USER_AGENT}
+DEFAULT_RETRIES = {"mode": "standard"}
+DEFAULT_CONFIG = {
+    "retries": DEFAULT_RETRIES,
+    "connect_timeout": 10,
+    "read_timeout": 30,
+    "user_agent_extra": USER_AGENT,
+}
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRET"
 
 
@@ -118,7 +124,7 @@ def test_connection_kwargs_all_values() -> None:
         "secret_key": SECRET,
         "session_token": "token",
         "verify": "/etc/ssl/bundle.pem",
-        "config": {"connect_timeout": 5, **DEFAULT_CONFIG},
+        "config": {**DEFAULT_CONFIG, "connect_timeout": 5},
     }
 
 
@@ -186,17 +192,17 @@ def test_connection_kwargs_verify(validate_certs: bool | None, aws_ca_bundle: st
         pytest.param({}, DEFAULT_CONFIG, id="empty"),
         pytest.param(
             {"connect_timeout": 3, "read_timeout": 10},
-            {"connect_timeout": 3, "read_timeout": 10, **DEFAULT_CONFIG},
+            {**DEFAULT_CONFIG, "connect_timeout": 3, "read_timeout": 10},
             id="merged-with-defaults",
         ),
         pytest.param(
             {"retries": {"mode": "adaptive", "max_attempts": 10}},
-            {"retries": {"mode": "adaptive", "max_attempts": 10}, "user_agent_extra": USER_AGENT},
+            {**DEFAULT_CONFIG, "retries": {"mode": "adaptive", "max_attempts": 10}},
             id="retries-overridable",
         ),
         pytest.param(
             {"user_agent_extra": "my-tool/1.0"},
-            {"retries": {"mode": "standard"}, "user_agent_extra": "my-tool/1.0"},
+            {**DEFAULT_CONFIG, "user_agent_extra": "my-tool/1.0"},
             id="user-agent-overridable",
         ),
     ],
@@ -210,7 +216,7 @@ def test_connection_kwargs_aws_config(aws_config: dict | None, expected: dict) -
 def test_connection_kwargs_default_retries_not_shared() -> None:
     first = connection_kwargs({})
     first["config"]["retries"]["mode"] = "legacy"
-    assert connection_kwargs({})["config"]["retries"] == {"mode": "standard"}
+    assert connection_kwargs({})["config"]["retries"] == DEFAULT_RETRIES
 
 
 def test_user_agent_carries_the_galaxy_version() -> None:
@@ -233,7 +239,8 @@ def test_minimum_botocore_version_is_the_one_documented() -> None:
 def test_iam_client_retry_mode_standard_by_default(clean_aws_env: Path) -> None:
     params = {"access_key": "AKIAEXAMPLE", "secret_key": SECRET, "region": "us-east-1"}
     client = iam_client(**connection_kwargs(params))
-    assert client.meta.config.retries == {"mode": "standard"}
+    assert client.meta.config.retries == {"mode": "standard", "total_max_attempts": 5}
+    assert (client.meta.config.connect_timeout, client.meta.config.read_timeout) == (10, 30)
     assert client.meta.config.user_agent_extra == USER_AGENT
     assert client.meta.service_model.service_name == "iam"
     assert client.meta.endpoint_url == "https://iam.amazonaws.com"
