@@ -42,8 +42,9 @@ from ansible_collections.keyguard.aws.plugins.module_utils._access_keys import (
 )
 from ansible_collections.keyguard.aws.plugins.module_utils._aws import AwsError, connection_kwargs, iam_client
 
-# Whole-account reports make many calls in parallel; adaptive mode slows down instead of failing on throttling.
-REPORT_RETRIES = {"mode": "adaptive", "total_max_attempts": 10}
+# Whole-account reports make many calls in parallel: more attempts, so throttling slows a report down instead of
+# failing it. (Adaptive mode, via aws_config, also rate-limits the client; with sporadic throttling it is much slower.)
+REPORT_RETRIES = {"mode": "standard", "total_max_attempts": 10}
 DEFAULT_MAX_WORKERS = 8
 MAX_WORKERS_LIMIT = 64
 # GetAccountAuthorizationDetails returns at most 1000 entities a page.
