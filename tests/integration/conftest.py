@@ -46,6 +46,10 @@ DUMMY_SECRET_KEY = "testing"  # moto accepts any credentials; these never reach 
 ACTION_GROUP = "group/keyguard.aws.aws"
 PLAYBOOK_TIMEOUT = 300.0
 UTC = datetime.timezone.utc
+# Which way local tasks run the keyguard.aws modules: "in_process" (the action plugins' default for
+# local tasks) or "module" (a separate Python process per task, as on a remote host). `make integration`
+# runs the suite both ways.
+EXECUTION_PATH = os.environ.get("KEYGUARD_TEST_EXECUTION", "in_process")
 
 
 def _load_tool(name: str):
@@ -247,6 +251,8 @@ def _base_env(tmp: Path, endpoint_url: str, results_file: Path) -> dict[str, str
             "PYTHONDONTWRITEBYTECODE": "1",
         }
     )
+    if EXECUTION_PATH == "module":
+        env["KEYGUARD_AWS_IN_PROCESS"] = "0"
     return env
 
 
