@@ -137,15 +137,7 @@ class KeyRequest:
                 raise AwsError(f"{', '.join(given)} can only be used with state=present or state=active")
         if self.user_name is None and self.access_key_id is None:
             raise AwsError("one of user_name or id is required")
-        if self.user_name is not None and not USER_NAME_PATTERN.fullmatch(self.user_name):
-            raise AwsError(
-                f"user_name {self.user_name!r} is not a valid IAM user name "
-                "(1-64 characters: letters, digits and + = , . @ _ -)"
-            )
-        if self.access_key_id is not None and not ACCESS_KEY_ID_PATTERN.fullmatch(self.access_key_id):
-            raise AwsError(
-                f"id {self.access_key_id!r} is not a valid access key id (16-128 upper-case letters and digits)"
-            )
+        validate_names(self.user_name, self.access_key_id)
         if self.description is not None:
             if len(self.description) > MAX_DESCRIPTION_LENGTH:
                 raise AwsError(
@@ -157,6 +149,16 @@ class KeyRequest:
                     "description may only contain letters, digits, spaces and _ . : / = + - @ "
                     "(it is stored as an IAM user tag value)"
                 )
+
+
+def validate_names(user_name: str | None, access_key_id: str | None) -> None:
+    """Reject a malformed user name or access key id (None means not given)."""
+    if user_name is not None and not USER_NAME_PATTERN.fullmatch(user_name):
+        raise AwsError(
+            f"user_name {user_name!r} is not a valid IAM user name (1-64 characters: letters, digits and + = , . @ _ -)"
+        )
+    if access_key_id is not None and not ACCESS_KEY_ID_PATTERN.fullmatch(access_key_id):
+        raise AwsError(f"id {access_key_id!r} is not a valid access key id (16-128 upper-case letters and digits)")
 
 
 def is_valid_tag_value(value: str) -> bool:

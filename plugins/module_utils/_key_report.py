@@ -24,10 +24,8 @@ import time
 import typing as t
 
 from ansible_collections.keyguard.aws.plugins.module_utils._access_keys import (
-    ACCESS_KEY_ID_PATTERN,
     ACTIVE,
     INACTIVE,
-    USER_NAME_PATTERN,
     AccessKey,
     LastUse,
     call,
@@ -39,6 +37,7 @@ from ansible_collections.keyguard.aws.plugins.module_utils._access_keys import (
     sort_keys,
     unless_placeholder,
     utc,
+    validate_names,
 )
 from ansible_collections.keyguard.aws.plugins.module_utils._aws import AwsError, connection_kwargs, iam_client
 
@@ -84,15 +83,7 @@ class ReportRequest:
         return request
 
     def validate(self) -> None:
-        if self.user_name is not None and not USER_NAME_PATTERN.fullmatch(self.user_name):
-            raise AwsError(
-                f"user_name {self.user_name!r} is not a valid IAM user name "
-                "(1-64 characters: letters, digits and + = , . @ _ -)"
-            )
-        if self.access_key_id is not None and not ACCESS_KEY_ID_PATTERN.fullmatch(self.access_key_id):
-            raise AwsError(
-                f"id {self.access_key_id!r} is not a valid access key id (16-128 upper-case letters and digits)"
-            )
+        validate_names(self.user_name, self.access_key_id)
         if self.path_prefix is not None:
             if self.user_name is not None or self.access_key_id is not None:
                 raise AwsError(
