@@ -64,7 +64,7 @@ options:
       - How many IAM calls run at once for whole-account reports (1 to 64).
       - Requests are retried up to 10 times in botocore's C(standard) retry mode unless O(aws_config) sets
         C(retries), so throttling slows the report down instead of failing it. Under sustained throttling,
-        C({"retries": {"mode": "adaptive"}}) also slows the client's own request rate.
+        botocore's C(adaptive) retry mode (set in O(aws_config)) also slows the client's own request rate.
     type: int
     default: 8
 notes:

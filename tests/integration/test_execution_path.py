@@ -85,4 +85,4 @@ def test_both_paths_give_the_same_results(run_playbook, iam, proxy, env, expecte
     assert bad["msg"] == "value of state must be one of: present, active, inactive, absent, got: bogus"
     assert keys_of(iam, "same-user") == [(key_id, "Active")]
     assert proxy.actions().count("CreateAccessKey") == 1
-    assert {action for action in proxy.actions()} & WRITE_ACTIONS == {"CreateAccessKey", "TagUser"}
+    assert set(proxy.actions()) & WRITE_ACTIONS == {"CreateAccessKey", "TagUser"}
