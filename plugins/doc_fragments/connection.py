@@ -70,8 +70,9 @@ options:
         retries throttling, HTTP 5xx and connection errors with exponential back-off, and C(connect_timeout=10) and
         C(read_timeout=30) seconds.
       - A call against an endpoint that keeps failing therefore gives up after at most
-        C(total_max_attempts) x (C(connect_timeout) + C(read_timeout)) seconds plus under 30 seconds of back-off, and
-        within seconds when connections are refused or reset. Lower these values to fail faster.
+        C(total_max_attempts) x (C(connect_timeout) + C(read_timeout)) seconds plus the back-off between attempts
+        (at most 1, 2, 4, 8 and 16 seconds, then 20 seconds per further attempt; 15 seconds in all with 5 attempts),
+        and within seconds when connections are refused or reset. Lower these values to fail faster.
       - 'To absorb heavy throttling, set for example C({"retries": {"mode": "adaptive", "total_max_attempts": 10}}).'
     type: dict
 notes:

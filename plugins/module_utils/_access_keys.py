@@ -540,6 +540,7 @@ def apply(client: t.Any, user_name: str, actions: list[Action], known_key_ids: t
                     secret_access_key=applied.secret_access_key,
                 )
             exc.result.setdefault("actions", [done.to_result() for done in applied.actions])
+            exc.result.setdefault("changed", bool(applied.actions))
             if applied.warnings:
                 exc.result.setdefault("warnings", list(applied.warnings))
             raise

@@ -13,8 +13,10 @@ module process or in-process on the controller.
 
 from __future__ import annotations
 
+import os.path
 import re
 import typing as t
+import urllib.parse
 
 from ansible.module_utils.basic import env_fallback
 
@@ -180,7 +182,10 @@ def connection_kwargs(params: dict[str, t.Any]) -> dict[str, t.Any]:
     if verify and values["aws_ca_bundle"]:
         verify = values["aws_ca_bundle"]
 
+    if values["endpoint_url"] is not None:
+        _validate_endpoint_url(values["endpoint_url"])
     config = dict(values["aws_config"] or {})
+    _validate_aws_config(config)
     config.setdefault("retries", dict(DEFAULT_RETRIES))
     config.setdefault("connect_timeout", DEFAULT_CONNECT_TIMEOUT)
     config.setdefault("read_timeout", DEFAULT_READ_TIMEOUT)
@@ -198,6 +203,35 @@ def connection_kwargs(params: dict[str, t.Any]) -> dict[str, t.Any]:
     }
 
 
+def _validate_endpoint_url(url: str) -> None:
+    parsed = urllib.parse.urlsplit(url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname or " " in url:
+        raise AwsError(f"endpoint_url {url!r} is not a valid http(s) URL, for example https://iam.amazonaws.com")
+
+
+RETRY_MODES = ("legacy", "standard", "adaptive")
+
+
+def _validate_aws_config(config: dict[str, t.Any]) -> None:
+    """Catch the mistakes botocore would only report later, or without naming aws_config."""
+    for name in ("connect_timeout", "read_timeout"):
+        if name in config and (
+            isinstance(config[name], bool) or not isinstance(config[name], (int, float)) or config[name] <= 0
+        ):
+            raise AwsError(f"aws_config.{name} must be a number of seconds greater than 0, got {config[name]!r}")
+    retries = config.get("retries")
+    if retries is None:
+        return
+    if not isinstance(retries, dict):
+        raise AwsError(f"aws_config.retries must be a dictionary, got {retries!r}")
+    if "mode" in retries and retries["mode"] not in RETRY_MODES:
+        raise AwsError(f"aws_config.retries.mode must be one of {', '.join(RETRY_MODES)}, got {retries['mode']!r}")
+    for name, minimum in (("total_max_attempts", 1), ("max_attempts", 0)):
+        value = retries.get(name)
+        if name in retries and (isinstance(value, bool) or not isinstance(value, int) or value < minimum):
+            raise AwsError(f"aws_config.retries.{name} must be an integer of at least {minimum}, got {value!r}")
+
+
 def iam_client(
     *,
     profile: str | None = None,
@@ -211,6 +245,8 @@ def iam_client(
 ) -> t.Any:
     """Build a botocore IAM client with botocore's own retry mode."""
     require_sdk()
+    if isinstance(verify, str) and not os.path.isfile(verify):
+        raise AwsError(f"aws_ca_bundle {verify!r} does not exist or is not a file")
     try:
         session = botocore.session.Session(profile=profile)
         config = dict(config or {})

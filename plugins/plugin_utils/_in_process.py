@@ -21,6 +21,7 @@ import typing as t
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.parameters import remove_values
+from ansible.module_utils.errors import UnsupportedError
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 from ansible.utils.vars import merge_hash
@@ -92,7 +93,10 @@ class InProcessModuleAction(ActionBase):
         validation = ArgumentSpecValidator(argument_spec, **rules).validate(dict(self._task.args))
         no_log_values = validation._no_log_values
         if validation.error_messages:
-            return remove_values({"failed": True, "msg": validation.errors.msg}, no_log_values)
+            msg = validation.errors.msg
+            if isinstance(validation.errors[0], UnsupportedError):  # worded as AnsibleModule words it
+                msg = f"Unsupported parameters for ({self.module_name}) module: {msg}"
+            return remove_values({"failed": True, "msg": msg}, no_log_values)
         params = validation.validated_parameters
         try:
             result = logic(params, bool(self._task.check_mode), bool(self._task.diff), cached_iam_client)

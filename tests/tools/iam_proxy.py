@@ -20,7 +20,8 @@ Rules are asked in the order added; the first fault returned wins. Kinds:
 - ``throttle``: HTTP 400 ``Throttling`` error (IAM's XML); not forwarded.
 - ``service_failure``: HTTP 500 ``ServiceFailure``; not forwarded.
 - ``reset``: the connection is reset (TCP RST) without a reply; not forwarded.
-- ``slow``: forwarded after ``delay`` seconds.
+- ``slow``: forwarded after ``delay`` seconds (a slow request: moto acts late, or never if the client gave up).
+- ``slow_reply``: forwarded at once (moto acts), and the reply is sent ``delay`` seconds later (a slow response).
 - ``lost``: forwarded (moto acts on it), then the connection is reset instead of replying.
 """
 
@@ -40,7 +41,7 @@ import urllib.parse
 import uuid
 from collections.abc import Callable
 
-FAULT_KINDS = ("throttle", "service_failure", "reset", "slow", "lost")
+FAULT_KINDS = ("throttle", "service_failure", "reset", "slow", "slow_reply", "lost")
 HOP_BY_HOP = frozenset(
     (
         "connection",
@@ -71,7 +72,7 @@ class IamRequest:
 @dataclasses.dataclass(frozen=True)
 class Fault:
     kind: str
-    delay: float = 0.0  # seconds, for "slow"
+    delay: float = 0.0  # seconds, for "slow" and "slow_reply"
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
@@ -249,6 +250,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                     error_code = match.group(1).decode("utf-8", "replace") if match else None
                 if kind != "lost":
                     reply = (upstream_status, headers, payload)
+                if kind == "slow_reply":
+                    time.sleep(fault.delay)
 
         # Record before replying: a client that got its answer finds its call in `calls`.
         self.server.proxy._record(

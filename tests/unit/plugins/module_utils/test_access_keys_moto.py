@@ -666,7 +666,7 @@ def test_failure_part_way_reports_the_actions_done(
     with pytest.raises(AwsError) as excinfo:
         ensure_access_keys({"user_name": USER, "state": "inactive"}, client=client)
     assert str(excinfo.value) == f"iam:UpdateAccessKey failed: AccessDenied: {message}"
-    assert excinfo.value.result == {"actions": [{"action": "deactivate", "access_key_id": first}]}
+    assert excinfo.value.result == {"actions": [{"action": "deactivate", "access_key_id": first}], "changed": True}
     assert [(key["access_key_id"], key["status"]) for key in iam_keys(reader, USER)] == [
         (first, "Inactive"),
         (second, "Active"),
