@@ -247,13 +247,24 @@ def plan(
     user_name: str,
     now: datetime.datetime | None = None,
     last_used: dict[str, LastUse] | None = None,
+    stale_descriptions: dict[str, str] | None = None,
 ) -> Plan:
     """The ordered actions that take ``keys`` (all of the user's keys) to the requested state.
 
     ``now`` is IAM's clock (only rotation needs it); ``last_used`` maps key ids to their last use
-    (only the idle guard needs it, see ``keys_needing_last_use``). Raises AwsError, before
+    (only the idle guard needs it, see ``keys_needing_last_use``); ``stale_descriptions`` are
+    description tags of keys already gone, which ``absent`` removes. Raises AwsError, before
     anything changes, when the request cannot be met.
     """
+    if request.state == "absent" and stale_descriptions:
+        stale = [
+            Action("delete", key_id, description)
+            for key_id, description in sorted(stale_descriptions.items())
+            if key_id == request.access_key_id
+            or (request.access_key_id is None and request.description in (None, description))
+        ]
+        if stale:
+            return Plan(plan(keys, request, user_name).actions + stale)
     if request.access_key_id is not None:
         return Plan(_plan_for_key_id(keys, request, user_name))
     return _plan_for_scope(
@@ -470,10 +481,15 @@ class UserKeys:
     exists: bool
     keys: list[AccessKey]
     server_time: datetime.datetime | None = None
+    # Description tags left behind by keys that no longer exist (e.g. a delete whose untag never ran).
+    stale_descriptions: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
-def read_user_keys(client: t.Any, user_name: str) -> UserKeys:
-    """All of a user's keys with their descriptions. A missing user gives ``exists=False``."""
+def read_user_keys(client: t.Any, user_name: str, always_read_tags: bool = False) -> UserKeys:
+    """All of a user's keys with their descriptions. A missing user gives ``exists=False``.
+
+    Tags are read when the user has keys, or always with ``always_read_tags`` (to find stale descriptions).
+    """
     try:
         metadata, headers = paginate(client, "ListAccessKeys", "AccessKeyMetadata", UserName=user_name)
     except AwsError as exc:
@@ -481,7 +497,7 @@ def read_user_keys(client: t.Any, user_name: str) -> UserKeys:
             return UserKeys(user_name, exists=False, keys=[])
         raise
     descriptions: dict[str, str] = {}
-    if metadata:
+    if metadata or always_read_tags:
         tags, _headers = paginate(client, "ListUserTags", "Tags", UserName=user_name)
         descriptions = {tag["Key"]: tag["Value"] for tag in tags}
     keys = [
@@ -494,7 +510,13 @@ def read_user_keys(client: t.Any, user_name: str) -> UserKeys:
         )
         for item in metadata
     ]
-    return UserKeys(user_name, exists=True, keys=sort_keys(keys), server_time=server_time(headers))
+    key_ids = {key.access_key_id for key in keys}
+    stale = {
+        tag_key: value
+        for tag_key, value in descriptions.items()
+        if ACCESS_KEY_ID_PATTERN.fullmatch(tag_key) and tag_key.startswith("AKIA") and tag_key not in key_ids
+    }
+    return UserKeys(user_name, True, sort_keys(keys), server_time(headers), stale)
 
 
 def owner_of_key(client: t.Any, access_key_id: str) -> str | None:
@@ -651,7 +673,7 @@ def ensure_access_keys(
     if user_name is None:  # state=absent for a key IAM does not know: nothing to do
         return _result(request, request.user_name, [], [], Plan([]))
 
-    current = read_user_keys(client, user_name)
+    current = read_user_keys(client, user_name, always_read_tags=request.state == "absent")
     if not current.exists:
         if request.state == "absent":
             return _result(request, user_name, [], [], Plan([]))
@@ -661,7 +683,7 @@ def ensure_access_keys(
 
     last_used = {key_id: read_last_use(client, key_id) for key_id in keys_needing_last_use(current.keys, request)}
     try:
-        changes = plan(current.keys, request, user_name, now=current.server_time, last_used=last_used)
+        changes = plan(current.keys, request, user_name, current.server_time, last_used, current.stale_descriptions)
     except KeyLimitError as exc:
         for key in exc.keys:
             if key.access_key_id not in last_used:

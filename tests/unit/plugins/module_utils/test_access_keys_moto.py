@@ -440,7 +440,7 @@ def test_noop_reconcile_by_user_name_makes_two_reads(client: t.Any, calls: CallL
     assert calls.operations == ["ListAccessKeys", "ListUserTags"]
 
 
-def test_noop_reconcile_user_without_keys_makes_one_read(client: t.Any, calls: CallLog, reader: t.Any) -> None:
+def test_noop_reconcile_user_without_keys_makes_two_reads(client: t.Any, calls: CallLog, reader: t.Any) -> None:
     make_user(reader, USER)
     result = ensure_access_keys({"user_name": USER, "state": "absent"}, client=client)
     assert result == {
@@ -452,7 +452,37 @@ def test_noop_reconcile_user_without_keys_makes_one_read(client: t.Any, calls: C
         "retained_access_key_ids": [],
         "diff": {"before": {"access_keys": []}, "after": {"access_keys": []}},
     }
-    assert calls.operations == ["ListAccessKeys"]
+    # absent also reads the tags, to find descriptions of keys already gone
+    assert calls.operations == ["ListAccessKeys", "ListUserTags"]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        pytest.param({"state": "absent", "id": "KEY"}, id="by-id"),
+        pytest.param({"state": "absent", "description": "ci"}, id="by-description"),
+        pytest.param({"state": "absent"}, id="all"),
+    ],
+)
+def test_absent_removes_a_description_left_by_a_key_already_gone(
+    client: t.Any, calls: CallLog, reader: t.Any, params: dict
+) -> None:
+    gone, kept = make_user(reader, USER, [("Active", "ci"), ("Active", "other")])
+    reader.delete_access_key(UserName=USER, AccessKeyId=gone)  # as if the untag after a delete never ran
+    params = {**params, "id": gone} if params.get("id") == "KEY" else params
+    result = ensure_access_keys({"user_name": USER, **params}, client=client)
+    tags = {tag["Key"]: tag["Value"] for tag in reader.list_user_tags(UserName=USER)["Tags"]}
+    assert gone not in tags
+    assert result["changed"] is True
+    assert {"action": "delete", "access_key_id": gone} in result["actions"]
+    if params.get("description") or params.get("id"):
+        assert tags == {kept: "other"}
+        assert [key["AccessKeyId"] for key in reader.list_access_keys(UserName=USER)["AccessKeyMetadata"]] == [kept]
+    else:
+        assert tags == {} and reader.list_access_keys(UserName=USER)["AccessKeyMetadata"] == []
+    calls.operations.clear()
+    assert ensure_access_keys({"user_name": USER, **params}, client=client)["changed"] is False
+    assert not set(calls.operations) & WRITE_OPERATIONS
 
 
 def test_rerun_of_create_never_creates_another_key(client: t.Any, calls: CallLog, reader: t.Any) -> None:
