@@ -18,10 +18,10 @@ COVERAGE := $(BIN)/python -m coverage
 
 .PHONY: venv demo test lint format sanity units integration coverage coverage-clean build clean
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt requirements-docs.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -r requirements-docs.txt
 	touch $@
 
 $(COLLECTION_LINK):
@@ -33,7 +33,7 @@ venv: $(STAMP) $(COLLECTION_LINK)
 demo: venv
 	$(BIN)/python tools/demo.py
 
-test: lint sanity coverage-clean units integration coverage
+test: lint lint-ecosystem sanity coverage-clean units integration coverage
 
 lint: venv
 	$(BIN)/ruff check .

@@ -45,6 +45,18 @@ def cached_iam_client(**kwargs: t.Any) -> t.Any:
     return client
 
 
+def _plain(value: t.Any) -> t.Any:
+    """Task arguments as the module would receive them after JSON: plain str, dict and list, not Ansible's
+    tagged subclasses (ansible-core < 2.19 names those, e.g. AnsibleUnicode, in type errors)."""
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, str):
+        return str(value)
+    return value
+
+
 class InProcessModuleAction(ActionBase):
     """Base of the keyguard.aws action plugins; subclasses name the module and its logic."""
 
@@ -90,7 +102,7 @@ class InProcessModuleAction(ActionBase):
 
     def run_in_process(self) -> dict[str, t.Any]:
         argument_spec, rules, logic = self.module_parts()
-        validation = ArgumentSpecValidator(argument_spec, **rules).validate(dict(self._task.args))
+        validation = ArgumentSpecValidator(argument_spec, **rules).validate(_plain(self._task.args))
         no_log_values = validation._no_log_values
         if validation.error_messages:
             msg = validation.errors.msg

@@ -80,7 +80,9 @@ def test_both_paths_give_the_same_results(run_playbook, iam, proxy, env, expecte
     ]
     assert iam.list_user_tags(UserName="same-user")["Tags"] == [{"Key": key_id, "Value": "app"}]
     assert again["changed"] is False and "secret_access_key" not in again
-    assert again["invocation"]["module_args"]["secret_key"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+    # ansible-core reports the arguments back (newer releases may leave them out); never a no_log value
+    if "invocation" in again:
+        assert again["invocation"]["module_args"]["secret_key"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
     assert bad["failed"] is True
     assert bad["msg"] == "value of state must be one of: present, active, inactive, absent, got: bogus"
     assert keys_of(iam, "same-user") == [(key_id, "Active")]

@@ -38,6 +38,14 @@ def _default(value):
     return str(value)
 
 
+def _field(result, name):
+    """``result.<name>``: public on ansible-core >= 2.19's CallbackTaskResult, ``_<name>`` on older TaskResult."""
+    try:
+        return getattr(result, name)
+    except AttributeError:
+        return getattr(result, f"_{name}")
+
+
 class CallbackModule(CallbackBase):
     CALLBACK_VERSION = 2.0
     CALLBACK_TYPE = "aggregate"
@@ -53,20 +61,20 @@ class CallbackModule(CallbackBase):
             handle.write(line + "\n")
 
     def _task_record(self, result, status, ignore_errors=False):
-        data = dict(result.result)
+        data = dict(_field(result, "result"))
         data["changed"] = bool(data.get("changed", False))
         data["failed"] = status in ("failed", "unreachable")
         data["skipped"] = status == "skipped"
         if status == "unreachable":
             data["unreachable"] = True
-        task = result.task
+        task = _field(result, "task")
         self._write(
             {
                 "event": "task",
                 "task": result.task_name,
                 "action": task.action,
                 "resolved_action": getattr(task, "resolved_action", None),
-                "host": result.host.get_name(),
+                "host": _field(result, "host").get_name(),
                 "status": status,
                 "ignore_errors": bool(ignore_errors),
                 "check_mode": bool(task.check_mode),

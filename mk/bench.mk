@@ -1,0 +1,26 @@
+# Benchmarks (issue 6): API calls, wall time and peak memory against moto_server, see benchmarks/README.md.
+#   make bench            keyguard.aws on both paths (in-process and module), printed as tables
+#   make bench-compare    the same side by side with amazon.aws and the plain-boto3 floor; writes benchmarks/RESULTS.md
+# BENCH_ARGS passes options to benchmarks/run.py, e.g. BENCH_ARGS="--repeats 7" or "--only noop-task,noop-loop".
+BENCH_VENV := .build/bench-venv
+BENCH_STAMP := $(BENCH_VENV)/.installed-stamp
+BENCH_ARGS ?=
+
+.PHONY: bench bench-compare bench-venv
+
+# amazon.aws comes with the `ansible` package; ansible-core, boto3 and botocore match .venv exactly.
+$(BENCH_STAMP): benchmarks/requirements-compare.txt $(STAMP)
+	rm -rf $(BENCH_VENV)
+	$(BIN)/python -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip freeze --disable-pip-version-check | grep -E '^[A-Za-z0-9_.-]+==' > $(BENCH_VENV)/constraints.txt
+	$(BENCH_VENV)/bin/python -m pip install --quiet -r benchmarks/requirements-compare.txt -c $(BENCH_VENV)/constraints.txt
+	touch $@
+
+bench-venv: $(BENCH_STAMP)
+
+bench: venv
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+
+bench-compare: venv $(BENCH_STAMP)
+	$(BIN)/python benchmarks/run.py --compare --ansible-venv $(BENCH_VENV) --write-results benchmarks/RESULTS.md $(BENCH_ARGS)

@@ -1,0 +1,40 @@
+# Ecosystem targets (issue 7): docs site, changelog, ansible-lint, execution environment, compatibility.
+#   make docs            HTML docs site (antsibull-docs + Sphinx) into docs/build/html
+#   make lint-docs       antsibull-docs lint-collection-docs --plugin-docs (module docs, semantic markup, links)
+#   make lint-changelog  antsibull-changelog lint (fragments and changelogs/changelog.yaml)
+#   make lint-ansible    ansible-lint, production profile, offline: playbooks/, galaxy.yml, meta/, module EXAMPLES
+#   make lint-ecosystem  the three lints above
+#   make changelog       fold changelogs/fragments into the release of galaxy.yml's version; writes CHANGELOG.md
+#   make ee-context      execution environment build context (ansible-builder create) in .build/ee
+#   make compat          unit + integration tests on ansible-core 2.17 (python3.11) and the newest ansible-core
+#                        python3.12 gets, in venvs under .build/compat (tools/compat.sh; COMPAT_ARGS="2.17" for one)
+# The tools come from requirements-docs.txt, installed into .venv with requirements-dev.txt (see the Makefile).
+COMPAT_ARGS ?=
+COLLECTION_VERSION = $(shell sed -nE 's/^version:[[:space:]]*([^[:space:]#]+).*/\1/p' galaxy.yml)
+
+.PHONY: docs-tools docs lint-docs lint-changelog lint-ansible lint-ecosystem changelog ee-context compat
+
+docs-tools: venv
+
+docs: docs-tools
+	$(BIN)/python tools/build_docs.py
+
+lint-docs: docs-tools
+	$(BIN)/antsibull-docs lint-collection-docs --plugin-docs --check-extra-docs-refs .
+
+lint-changelog: docs-tools
+	$(BIN)/antsibull-changelog lint
+
+lint-ansible: docs-tools
+	$(BIN)/python tools/lint_ansible.py
+
+lint-ecosystem: lint-ansible lint-docs lint-changelog
+
+changelog: lint-changelog
+	$(BIN)/antsibull-changelog release --version $(COLLECTION_VERSION)
+
+ee-context: docs-tools
+	$(BIN)/python tools/ee_context.py
+
+compat:
+	tools/compat.sh $(COMPAT_ARGS)

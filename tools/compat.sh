@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# Run the unit and integration tests on the other ansible-core versions we support.
+#
+#   tools/compat.sh [target...] [-- pytest args...]
+#
+# Targets (default: all of them):
+#   2.17   the newest ansible-core 2.17.x (the oldest release meta/runtime.yml declares) on python3.11
+#   py312  the newest ansible-core that python3.12 can install, when a working python3.12 exists
+# ansible-core 2.19 on python3.11 is what .venv has: `make units integration` tests it.
+#
+# Each target gets a virtualenv under .build/compat/<target>/ with that ansible-core and the test
+# dependencies of requirements-dev.txt (everything but its ansible-core pin), then runs
+#   <venv>/bin/python -m pytest tests/unit tests/integration
+# from the checkout, with the venv's bin/ first on PATH (the harness runs the ansible-playbook beside
+# sys.executable). Every run upgrades ansible-core within the target's range, so "newest" stays true.
+#
+# Python interpreters: $COMPAT_PYTHON311 / $COMPAT_PYTHON312 if set, else the first candidate that
+# really runs that version: python3.X on PATH, $(pyenv root)/versions/3.X.*/bin/python3.X (newest
+# first), /usr/bin/python3.X, /usr/local/bin/python3.X. pyenv shims of non-active versions exist but
+# fail, so every candidate is run before it is chosen.
+#
+# Exit status: 0 when every target that could run passed (a target without its Python is reported
+# as SKIPPED, not failed), 1 when a target failed, 2 on a usage or set-up error.
+set -euo pipefail
+
+log() { printf '[compat] %s\n' "$*" >&2; }
+die() {
+    log "error: $*"
+    exit 2
+}
+
+script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+repo=$(cd "$script_dir/.." && pwd -P)
+build_dir=$repo/.build/compat
+
+all_targets=(2.17 py312)
+targets=()
+pytest_args=()
+while [[ $# -gt 0 ]]; do
+    case $1 in
+    --)
+        shift
+        pytest_args=("$@")
+        break
+        ;;
+    -h | --help)
+        sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'
+        exit 0
+        ;;
+    2.17 | py312) targets+=("$1") ;;
+    *) die "unknown target '$1' (known: ${all_targets[*]})" ;;
+    esac
+    shift
+done
+[[ ${#targets[@]} -gt 0 ]] || targets=("${all_targets[@]}")
+
+# --- interpreters ------------------------------------------------------------------------------
+# Print the first candidate that runs as Python <version> with venv and ensurepip; log the others.
+find_python() {
+    local version=$1 override=$2 candidate root
+    local -a candidates=()
+    if [[ -n $override ]]; then
+        candidates+=("$override")
+    else
+        if candidate=$(command -v "python$version" 2>/dev/null); then
+            candidates+=("$candidate")
+        fi
+        if root=$(pyenv root 2>/dev/null) && [[ -d $root/versions ]]; then
+            while IFS= read -r candidate; do
+                candidates+=("$candidate")
+            done < <(find "$root/versions" -mindepth 3 -maxdepth 3 -path "*/versions/$version.*/bin/python$version" |
+                sort -V -r)
+        fi
+        candidates+=("/usr/bin/python$version" "/usr/local/bin/python$version")
+    fi
+    # The chosen interpreter is printed as the real one behind the candidate (not a shim, not a venv's
+    # python, e.g. .venv/bin/python3.11 first on PATH under make), so the venv is not rebuilt for nothing.
+    local check="import sys, ssl, venv, ensurepip
+if sys.version_info[:2] != tuple(map(int, '$version'.split('.'))): sys.exit(1)
+print(getattr(sys, '_base_executable', None) or sys.executable)"
+    local real
+    for candidate in "${candidates[@]}"; do
+        [[ -x $candidate ]] || continue
+        if real=$("$candidate" -c "$check" 2>/dev/null) && [[ -x $real ]]; then
+            printf '%s\n' "$real"
+            return 0
+        fi
+        log "python$version candidate $candidate does not run (a pyenv shim of a non-active version?)"
+    done
+    return 1
+}
+
+# --- one target ---------------------------------------------------------------------------------
+# requirements-dev.txt without its ansible-core pin; relative -r/-c paths made absolute.
+test_requirements=$build_dir/requirements-test.txt
+write_test_requirements() {
+    mkdir -p "$build_dir"
+    sed -E \
+        -e '/^[[:space:]]*ansible-core([[:space:]]*[<>=!~;[]|[[:space:]]*$)/d' \
+        -e "s#^([[:space:]]*(-r|-c|--requirement|--constraint)[[:space:]]+)([^/[:space:]])#\1$repo/\3#" \
+        "$repo/requirements-dev.txt" >"$test_requirements"
+}
+
+declare -A result_status result_core result_python result_seconds
+run_target() {
+    local target=$1 python ansible_spec version venv started elapsed core
+    case $target in
+    2.17) version=3.11 ansible_spec='ansible-core>=2.17,<2.18' python=${COMPAT_PYTHON311:-} ;;
+    py312) version=3.12 ansible_spec='ansible-core' python=${COMPAT_PYTHON312:-} ;;
+    esac
+    result_core[$target]='-'
+    result_seconds[$target]=0
+    if ! python=$(find_python "$version" "$python"); then
+        log "SKIPPED $target: no working python$version on this machine (set COMPAT_PYTHON${version//./}=/path/to/python$version)"
+        result_status[$target]="SKIPPED (no working python$version)"
+        result_python[$target]='none'
+        return 0
+    fi
+    result_python[$target]=$python
+    venv=$build_dir/$target
+    started=$SECONDS
+
+    # A venv made by another interpreter (or a broken one) is rebuilt.
+    if [[ $(cat "$venv/.base-python" 2>/dev/null) != "$python" ]] || ! "$venv/bin/python" -c '' 2>/dev/null; then
+        log "$target: creating $venv with $python"
+        rm -rf "$venv"
+        "$python" -m venv "$venv"
+        "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
+        printf '%s\n' "$python" >"$venv/.base-python"
+    fi
+    log "$target: installing $ansible_spec (newest allowed) and the test requirements"
+    if ! "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade \
+        "$ansible_spec" -r "$test_requirements"; then
+        result_status[$target]='FAILED (pip install)'
+        result_seconds[$target]=$((SECONDS - started))
+        return 0
+    fi
+    core=$("$venv/bin/python" -c 'from ansible.release import __version__; print(__version__)')
+    result_core[$target]=$core
+    log "$target: ansible-core $core on $("$venv/bin/python" -c 'import platform; print(platform.python_version())'); running pytest"
+
+    local status=0
+    (
+        cd "$repo"
+        # The venv's console scripts (ansible-playbook, ansible-galaxy, ...) before anything else,
+        # e.g. the .venv/bin that the Makefile puts first.
+        PATH=$venv/bin:$PATH
+        export PATH
+        unset VIRTUAL_ENV PYTHONPATH
+        "$venv/bin/python" -m pytest -p no:cacheprovider tests/unit tests/integration "${pytest_args[@]}"
+    ) || status=$?
+    elapsed=$((SECONDS - started))
+    result_seconds[$target]=$elapsed
+    if [[ $status -eq 0 ]]; then
+        result_status[$target]=passed
+    else
+        result_status[$target]="FAILED (pytest exit $status)"
+    fi
+}
+
+write_test_requirements
+total_started=$SECONDS
+for target in "${targets[@]}"; do
+    run_target "$target"
+done
+
+# --- summary --------------------------------------------------------------------------------------
+failed=0
+printf '\ncompatibility summary (ansible-core 2.19 on python3.11 is tested by make units/integration in .venv)\n'
+printf '%-7s %-14s %-6s %-40s %s\n' target ansible-core secs python result
+for target in "${targets[@]}"; do
+    printf '%-7s %-14s %-6s %-40s %s\n' "$target" "${result_core[$target]}" "${result_seconds[$target]}" \
+        "${result_python[$target]}" "${result_status[$target]}"
+    [[ ${result_status[$target]} == passed || ${result_status[$target]} == SKIPPED* ]] || failed=1
+done
+printf 'total: %ss\n' "$((SECONDS - total_started))"
+exit "$failed"
