@@ -50,9 +50,15 @@ units: venv
 	mkdir -p $(COVERAGE_DIR)
 	$(COVERAGE) run -m pytest tests/unit
 
+# The whole suite runs local tasks in-process (the default); the module suites run again with every task as a
+# separate module process, the way remote hosts run them.
+MODULE_PATH_SUITES := tests/integration/test_iam_access_key.py tests/integration/test_rotation.py \
+	tests/integration/test_iam_access_key_info.py tests/integration/test_execution_path.py
+
 integration: venv
 	mkdir -p $(COVERAGE_DIR)
 	$(COVERAGE) run -m pytest tests/integration
+	KEYGUARD_TEST_EXECUTION=module $(COVERAGE) run -m pytest $(MODULE_PATH_SUITES)
 
 coverage: venv
 	$(COVERAGE) combine --quiet --keep

@@ -298,11 +298,11 @@ def main() -> None:
     try:
         result = run(module.params, module.check_mode, module._diff)
     except AwsError as exc:
-        failure = exc
-    else:
-        module.exit_json(**result)
-    # Outside the except block, so no traceback of an expected AWS error is attached to the result.
-    module.fail_json(msg=failure.message, **failure.result)
+        result = {**exc.result, "failed": True, "msg": exc.message}
+    if result.get("failed"):
+        # Outside the except block, so no traceback of an expected AWS error is attached to the result.
+        module.fail_json(**result)
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":
