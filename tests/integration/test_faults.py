@@ -334,8 +334,14 @@ def test_lost_responses_leave_no_orphan_and_no_duplicate(path, run_playbook, pro
     assert failed["msg"].startswith("iam:DeleteAccessKey failed: "), failed["msg"]
     assert hooks.forwarded_writes("delete, all lost") == ["DeleteAccessKey"] * 5
     assert hooks.state("delete, all lost")["bob"].keys == []
+    # The key is gone but its description tag stayed (the untag never ran); the re-run removes it.
+    assert bobs in hooks.state("delete, all lost")["bob"].tags
     rerun = result.task("delete, re-run")
-    assert (rerun["changed"], hooks.forwarded_writes("delete, re-run")) == (False, [])
+    assert rerun["changed"] is True
+    assert pairs(rerun["actions"]) == [("delete", bobs)]
+    assert hooks.forwarded_writes("delete, re-run") == ["DeleteAccessKey", "UntagUser"]
+    assert hooks.state("delete, re-run")["bob"].keys == []
+    assert bobs not in hooks.state("delete, re-run")["bob"].tags
 
     # --- no orphan, no duplicate ----------------------------------------------------------------
     secrets = returned_secrets(record["result"] for record in result.results)
