@@ -9,6 +9,7 @@ See plugins/plugin_utils/_in_process.py for when it does and how to switch it of
 
 from __future__ import annotations
 
+from ansible_collections.keyguard.aws.plugins.modules import iam_access_key
 from ansible_collections.keyguard.aws.plugins.plugin_utils._in_process import InProcessModuleAction
 
 
@@ -16,7 +17,4 @@ class ActionModule(InProcessModuleAction):
     module_name = "keyguard.aws.iam_access_key"
 
     def module_parts(self):
-        # Imported here: the module pulls in botocore, which the module path does not need on the controller.
-        from ansible_collections.keyguard.aws.plugins.modules import iam_access_key
-
         return iam_access_key.ARGUMENT_SPEC, iam_access_key.ARGUMENT_RULES, iam_access_key.run

@@ -26,8 +26,7 @@ from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 from ansible.utils.vars import merge_hash
 
-# The collection's module_utils import botocore (~0.25 s); they are imported only when the task
-# runs in-process, so tasks on the module path do not pay for botocore in the controller too.
+from ansible_collections.keyguard.aws.plugins.module_utils._aws import AwsError, iam_client, require_sdk
 
 # Set to false (task variable, or environment variable of the controller) to always run the module.
 IN_PROCESS_VARIABLE = "keyguard_aws_in_process"
@@ -42,8 +41,6 @@ def cached_iam_client(**kwargs: t.Any) -> t.Any:
     cache_key = json.dumps(kwargs, sort_keys=True, default=str)
     client = _CLIENTS.get(cache_key)
     if client is None:
-        from ansible_collections.keyguard.aws.plugins.module_utils._aws import iam_client
-
         client = _CLIENTS[cache_key] = iam_client(**kwargs)
     return client
 
@@ -97,8 +94,6 @@ class InProcessModuleAction(ActionBase):
             return "the task uses become"
         if any(self._task.environment or []):
             return "the task sets environment variables"
-        from ansible_collections.keyguard.aws.plugins.module_utils._aws import AwsError, require_sdk
-
         try:
             require_sdk()
         except AwsError as exc:
@@ -106,8 +101,6 @@ class InProcessModuleAction(ActionBase):
         return None
 
     def run_in_process(self) -> dict[str, t.Any]:
-        from ansible_collections.keyguard.aws.plugins.module_utils._aws import AwsError
-
         argument_spec, rules, logic = self.module_parts()
         validation = ArgumentSpecValidator(argument_spec, **rules).validate(_plain(self._task.args))
         no_log_values = validation._no_log_values
