@@ -1,0 +1,319 @@
+# Copyright (c) 2026 keyguard.aws contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Benchmark harness: moto_server behind the call-counting proxy, and measured process runs.
+
+Every measured run is one process (``ansible-playbook`` or a plain Python script) started by
+benchmarks/launch.py, which reports its wall time, exit status, CPU time and peak memory from
+``os.wait4``: ``ru_maxrss`` is the largest resident set of any process in the command's tree that
+was waited for (the playbook process, its forked workers and the module processes they start).
+The IAM calls of a run are the calls the proxy recorded while it ran; nothing else talks to the
+proxy meanwhile (seeding goes to moto directly).
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import importlib.util
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import sysconfig
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+TOOLS_DIR = REPO_ROOT / "tests" / "tools"
+CALLBACK_DIR = TOOLS_DIR / "callback_plugins"
+LAUNCHER = Path(__file__).resolve().parent / "launch.py"
+COLLECTIONS_ROOT = REPO_ROOT / ".build" / "collections"
+COLLECTION_LINK = COLLECTIONS_ROOT / "ansible_collections" / "keyguard" / "aws"
+
+REGION = "us-east-1"
+DUMMY_ACCESS_KEY = "testing"
+DUMMY_SECRET_KEY = "testing"  # moto accepts any credentials; these never reach AWS
+WRITE_ACTIONS = frozenset(
+    {"CreateAccessKey", "UpdateAccessKey", "DeleteAccessKey", "TagUser", "UntagUser", "CreateUser", "DeleteUser"}
+)
+RUN_TIMEOUT = 900.0
+
+
+def load_tool(name: str) -> Any:
+    """Import tests/tools/<name>.py (tests/ is not a package), once."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, TOOLS_DIR / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module
+
+
+def load_proxy_tool() -> Any:
+    """tests/tools/iam_proxy.py, with TCP_NODELAY on the sockets it accepts.
+
+    Its handler writes a reply's headers and body in two sends; with Nagle's algorithm on, the body
+    waits for the client's delayed ACK of the headers (~40 ms on Linux) on every kept-alive
+    connection, which would add ~40 ms to every IAM call and swamp what is measured here.
+    """
+    module = load_tool("iam_proxy")
+    handler = module._Handler  # pylint: disable=protected-access
+    if not getattr(handler, "bench_nodelay", False):
+        original_setup = handler.setup
+
+        def setup(self: Any) -> None:
+            self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            original_setup(self)
+
+        handler.setup = setup
+        handler.bench_nodelay = True
+    return module
+
+
+def ensure_collection_link() -> None:
+    """Make ``.build/collections/ansible_collections/keyguard/aws`` a symlink to this checkout."""
+    if COLLECTION_LINK.is_symlink() and COLLECTION_LINK.resolve() == REPO_ROOT:
+        return
+    if COLLECTION_LINK.is_symlink():
+        COLLECTION_LINK.unlink()
+    elif COLLECTION_LINK.exists():
+        raise RuntimeError(f"{COLLECTION_LINK} exists and is not a symlink to {REPO_ROOT}; remove it")
+    COLLECTION_LINK.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        COLLECTION_LINK.symlink_to(REPO_ROOT, target_is_directory=True)
+    except FileExistsError:  # created concurrently
+        pass
+
+
+@dataclasses.dataclass(frozen=True)
+class PythonEnv:
+    """A virtualenv whose ``ansible-playbook`` and ``python`` run the measured processes."""
+
+    root: Path
+
+    @property
+    def python(self) -> Path:
+        return self.root / "bin" / "python"
+
+    @property
+    def bin_dir(self) -> Path:
+        return self.root / "bin"
+
+    def query(self, code: str) -> str:
+        completed = subprocess.run(
+            [str(self.python), "-c", code], capture_output=True, text=True, timeout=120, check=False
+        )
+        return completed.stdout.strip() if completed.returncode == 0 else ""
+
+    def purelib(self) -> Path:
+        return Path(
+            self.query("import sysconfig; print(sysconfig.get_paths()['purelib'])") or sysconfig.get_paths()["purelib"]
+        )
+
+    def version_of(self, distribution: str) -> str:
+        return self.query(f"import importlib.metadata as m; print(m.version({distribution!r}))") or "not installed"
+
+    def collection_version(self, namespace: str, name: str) -> str:
+        manifest = self.purelib() / "ansible_collections" / namespace / name / "MANIFEST.json"
+        try:
+            return json.loads(manifest.read_text(encoding="utf-8"))["collection_info"]["version"]
+        except (OSError, ValueError, KeyError):
+            return "not installed"
+
+
+@dataclasses.dataclass
+class Measurement:
+    """One measured run."""
+
+    wall: float
+    cpu: float  # user + system seconds of the process tree
+    peak_rss_kib: int
+    returncode: int
+    calls: collections.Counter
+    records: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    output: Any = None  # parsed stdout JSON of a script run
+    error: str | None = None  # why the run does not count, if it does not
+    workdir: Path | None = None
+
+    @property
+    def total_calls(self) -> int:
+        return sum(self.calls.values())
+
+    @property
+    def writes(self) -> int:
+        return sum(count for action, count in self.calls.items() if action in WRITE_ACTIONS)
+
+
+def measure_process(
+    command: list[str], cwd: Path, env: dict[str, str], timeout: float
+) -> tuple[int, float, float, int]:
+    """Run ``command`` through benchmarks/launch.py; return (exit code, wall seconds, CPU seconds, peak RSS KiB).
+
+    The command runs in a new session, so a timeout or an interrupt ends its whole process group.
+    """
+    result_path = cwd / "launch.json"
+    with open(cwd / "stdout.txt", "wb") as out, open(cwd / "stderr.txt", "wb") as err:
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            [sys.executable, str(LAUNCHER), str(result_path), *command],
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            start_new_session=True,
+        )
+
+        def kill_group() -> None:
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+        timer = threading.Timer(timeout, kill_group)
+        timer.start()
+        try:
+            process.wait()
+        except BaseException:  # interrupted: leave no playbook running behind
+            kill_group()
+            process.wait()
+            raise
+        finally:
+            timer.cancel()
+        wall = time.perf_counter() - started
+    try:
+        measured = json.loads(result_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # killed before it could write: a timeout
+        return process.returncode or -signal.SIGKILL, wall, 0.0, 0
+    return measured["returncode"], measured["wall"], measured["cpu"], measured["peak_rss_kib"]
+
+
+class Runner:
+    """Runs playbooks and scripts with one virtualenv, against ``endpoint_url`` (the proxy)."""
+
+    def __init__(self, env: PythonEnv, workroot: Path, endpoint_url: str, proxy: Any, extra_collections: list[Path]):
+        self.env = env
+        self.workroot = workroot
+        self.endpoint_url = endpoint_url
+        self.proxy = proxy
+        self.collections_path = [COLLECTIONS_ROOT, *extra_collections]
+        self.count = 0
+        self.keep_workdirs = False
+
+    def _workdir(self, name: str) -> Path:
+        self.count += 1
+        workdir = self.workroot / f"{self.count:04d}-{name}"
+        workdir.mkdir(parents=True)
+        return workdir
+
+    def environment(self, workdir: Path) -> dict[str, str]:
+        """The parent environment without ANSIBLE_*/AWS_* settings, plus the benchmark's own."""
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("ANSIBLE_", "AWS_", "BOTO_", "KEYGUARD_")) and key not in ("PYTHONPATH",)
+        }
+        home = workdir / "ansible_home"
+        home.mkdir(exist_ok=True)
+        (workdir / "ansible.cfg").write_text("[defaults]\n", encoding="utf-8")
+        env.update(
+            {
+                "PATH": f"{self.env.bin_dir}{os.pathsep}{env.get('PATH', '/usr/bin:/bin')}",
+                "ANSIBLE_CONFIG": str(workdir / "ansible.cfg"),
+                "ANSIBLE_HOME": str(home),
+                "ANSIBLE_LOCAL_TEMP": str(home / "tmp"),
+                "ANSIBLE_REMOTE_TEMP": str(home / "remote_tmp"),
+                "ANSIBLE_COLLECTIONS_PATH": os.pathsep.join(str(path) for path in self.collections_path),
+                "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "False",
+                "ANSIBLE_CALLBACK_PLUGINS": str(CALLBACK_DIR),
+                "ANSIBLE_CALLBACKS_ENABLED": "keyguard_results",
+                "KEYGUARD_TEST_RESULTS_FILE": str(workdir / "results.jsonl"),
+                "ANSIBLE_STDOUT_CALLBACK": "default",
+                "ANSIBLE_NOCOLOR": "1",
+                "ANSIBLE_FORCE_COLOR": "0",
+                "ANSIBLE_RETRY_FILES_ENABLED": "False",
+                "ANSIBLE_LOCALHOST_WARNING": "False",
+                "ANSIBLE_INVENTORY_UNPARSED_WARNING": "False",
+                "AWS_ACCESS_KEY_ID": DUMMY_ACCESS_KEY,
+                "AWS_SECRET_ACCESS_KEY": DUMMY_SECRET_KEY,
+                "AWS_REGION": REGION,
+                "AWS_DEFAULT_REGION": REGION,
+                "AWS_ENDPOINT_URL": self.endpoint_url,
+                "AWS_CONFIG_FILE": str(workdir / "aws_config_absent"),
+                "AWS_SHARED_CREDENTIALS_FILE": str(workdir / "aws_credentials_absent"),
+                "AWS_EC2_METADATA_DISABLED": "true",
+            }
+        )
+        return env
+
+    def _finish(self, workdir: Path, measured: tuple[int, float, float, int]) -> Measurement:
+        returncode, wall, cpu, rss = measured
+        calls = collections.Counter(call.action for call in self.proxy.calls)
+        measurement = Measurement(
+            wall=wall, cpu=cpu, peak_rss_kib=rss, returncode=returncode, calls=calls, workdir=workdir
+        )
+        if returncode != 0:
+            stderr = (workdir / "stderr.txt").read_text(encoding="utf-8", errors="replace")[-2000:]
+            stdout = (workdir / "stdout.txt").read_text(encoding="utf-8", errors="replace")[-3000:]
+            measurement.error = f"exit {returncode} (workdir {workdir})\n{stdout}\n{stderr}"
+        return measurement
+
+    def cleanup(self, measurement: Measurement) -> None:
+        if measurement.error is None and not self.keep_workdirs and measurement.workdir is not None:
+            shutil.rmtree(measurement.workdir, ignore_errors=True)
+
+    def playbook(
+        self,
+        name: str,
+        plays: list[dict[str, Any]],
+        extra_vars: dict[str, Any] | None = None,
+        extra_args: list[str] | tuple[str, ...] = (),
+    ) -> Measurement:
+        """Run ``plays`` on localhost (local connection, this venv's Python) and measure it."""
+        ensure_collection_link()
+        workdir = self._workdir(name)
+        playbook = workdir / "playbook.yml"
+        playbook.write_text(yaml.safe_dump(plays, sort_keys=False), encoding="utf-8")
+        inventory = workdir / "inventory.ini"
+        inventory.write_text(
+            f"localhost ansible_connection=local ansible_python_interpreter={self.env.python}\n", encoding="utf-8"
+        )
+        command = [str(self.env.bin_dir / "ansible-playbook"), "-i", str(inventory), str(playbook)]
+        if extra_vars:
+            vars_file = workdir / "extra_vars.json"
+            vars_file.write_text(json.dumps(extra_vars), encoding="utf-8")
+            command += ["--extra-vars", f"@{vars_file}"]
+        command += list(extra_args)
+        env = self.environment(workdir)
+        self.proxy.reset_calls()
+        measurement = self._finish(workdir, measure_process(command, workdir, env, RUN_TIMEOUT))
+        results = workdir / "results.jsonl"
+        if results.exists():
+            for line in results.read_text(encoding="utf-8").splitlines():
+                event = json.loads(line)
+                if event.pop("event") == "task":
+                    measurement.records.append(event)
+        return measurement
+
+    def script(self, name: str, script: Path, args: list[str]) -> Measurement:
+        """Run a Python script with this venv's interpreter and measure it; its stdout is JSON."""
+        workdir = self._workdir(name)
+        env = self.environment(workdir)
+        self.proxy.reset_calls()
+        command = [str(self.env.python), str(script), *args]
+        measurement = self._finish(workdir, measure_process(command, workdir, env, RUN_TIMEOUT))
+        if measurement.returncode == 0:
+            try:
+                measurement.output = json.loads((workdir / "stdout.txt").read_text(encoding="utf-8"))
+            except ValueError as exc:
+                measurement.error = f"script output is not JSON: {exc}"
+        return measurement
