@@ -229,10 +229,15 @@ class Plan:
     warnings: list[str] = dataclasses.field(default_factory=list)
 
 
+def whole_days(since: datetime.datetime, now: datetime.datetime) -> int:
+    """Whole days from ``since`` to ``now``; 0 when ``since`` is in the future (clock skew)."""
+    return max(0, int((now - since).total_seconds() // 86400))
+
+
 def age_days(key: AccessKey, now: datetime.datetime) -> int:
     if key.create_date is None:
         return 0
-    return int((now - key.create_date).total_seconds() // 86400)
+    return whole_days(key.create_date, now)
 
 
 def current_key(scope: list[AccessKey]) -> AccessKey | None:

@@ -38,6 +38,7 @@ from ansible_collections.keyguard.aws.plugins.module_utils._access_keys import (
     unless_placeholder,
     utc,
     validate_names,
+    whole_days,
 )
 from ansible_collections.keyguard.aws.plugins.module_utils._aws import AwsError, connection_kwargs, iam_client
 
@@ -291,21 +292,17 @@ def _same_second(first: datetime.datetime, second: datetime.datetime) -> bool:
 # ---------------------------------------------------------------------------------------------
 
 
-def _days(since: datetime.datetime, now: datetime.datetime) -> int:
-    return max(0, int((now - since).total_seconds() // 86400))
-
-
 def key_report_entry(
     key: AccessKey, now: datetime.datetime, last_use: LastUse | None, include_last_used: bool
 ) -> dict[str, t.Any]:
     entry = key.to_result()
-    entry["age_days"] = _days(key.create_date, now) if key.create_date else None
+    entry["age_days"] = whole_days(key.create_date, now) if key.create_date else None
     if include_last_used:
         use = last_use or LastUse()
         entry["last_used_date"] = use.date.isoformat() if use.date else None
         entry["last_used_service"] = use.service
         entry["last_used_region"] = use.region
-        entry["days_since_last_used"] = _days(use.date, now) if use.date else None
+        entry["days_since_last_used"] = whole_days(use.date, now) if use.date else None
     return entry
 
 
