@@ -9,12 +9,8 @@ See plugins/plugin_utils/_in_process.py for when it does and how to switch it of
 
 from __future__ import annotations
 
-from ansible_collections.keyguard.aws.plugins.modules import iam_access_key_info
 from ansible_collections.keyguard.aws.plugins.plugin_utils._in_process import InProcessModuleAction
 
 
 class ActionModule(InProcessModuleAction):
     module_name = "keyguard.aws.iam_access_key_info"
-
-    def module_parts(self):
-        return iam_access_key_info.ARGUMENT_SPEC, iam_access_key_info.ARGUMENT_RULES, iam_access_key_info.run

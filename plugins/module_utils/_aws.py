@@ -6,14 +6,16 @@
 
 """AWS connection plumbing shared by every keyguard.aws module.
 
-Everything here takes plain values and raises ``AwsError``; nothing touches ``AnsibleModule``,
-module-level mutable state or the process environment, so the same code can run inside a
-module process or in-process on the controller.
+Everything here takes plain values and raises ``AwsError``; nothing touches ``AnsibleModule``
+or the process environment, and the only module-level state is a per-process cache of botocore's
+read-only model data, so the same code can run inside a module process or in-process on the
+controller.
 """
 
 from __future__ import annotations
 
-import os.path
+import gc
+import os
 import re
 import typing as t
 import urllib.parse
@@ -24,6 +26,7 @@ try:
     import botocore
     import botocore.config
     import botocore.exceptions
+    import botocore.loaders
     import botocore.session
 
     BOTOCORE_IMPORT_ERROR = None
@@ -42,6 +45,7 @@ DEFAULT_TOTAL_MAX_ATTEMPTS = 5  # unless aws_config, the profile or AWS_MAX_ATTE
 DEFAULT_CONNECT_TIMEOUT = 10
 DEFAULT_READ_TIMEOUT = 30
 DEFAULT_IAM_REGION = "us-east-1"
+SERVICE_NAME = "iam"
 
 CONNECTION_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
     "access_key": {
@@ -232,6 +236,58 @@ def _validate_aws_config(config: dict[str, t.Any]) -> None:
             raise AwsError(f"aws_config.retries.{name} must be an integer of at least {minimum}, got {value!r}")
 
 
+if BOTOCORE_IMPORT_ERROR is None:
+
+    class IamDataLoader(botocore.loaders.Loader):
+        """botocore's data loader, knowing that IAM is the only service asked for.
+
+        botocore checks that a service exists by listing every service directory it ships (over 400),
+        once for each kind of model a client loads; that was most of the time it took to build an IAM
+        client. Here only IAM's own directory is looked at. Everything else is botocore's own code.
+        """
+
+        def list_available_services(self, type_name: str) -> list[str]:
+            try:
+                self.list_api_versions(SERVICE_NAME, type_name)
+            except botocore.exceptions.DataNotFoundError:
+                return []
+            return [SERVICE_NAME]
+
+
+# One loader (and so one copy of the parsed models) per AWS_DATA_PATH for the life of the process.
+_DATA_LOADERS: dict[str | None, t.Any] = {}
+
+
+def data_loader(data_path: str | None) -> t.Any:
+    """The process's IamDataLoader for ``data_path`` (botocore's ``data_path`` setting, AWS_DATA_PATH)."""
+    loader = _DATA_LOADERS.get(data_path)
+    if loader is None:
+        extra_paths = [os.path.expanduser(os.path.expandvars(path)) for path in (data_path or "").split(os.pathsep)]
+        loader = _DATA_LOADERS[data_path] = IamDataLoader(extra_search_paths=[path for path in extra_paths if path])
+    return loader
+
+
+def warm_up() -> None:
+    """Load what building an IAM client needs (lazy botocore imports, parsed models) into this process.
+
+    Worker processes forked from it afterwards build their clients in milliseconds.
+    """
+    if BOTOCORE_IMPORT_ERROR is not None:
+        return
+    try:
+        session = botocore.session.Session()
+        session.register_component("data_loader", data_loader(None))
+        client = session.create_client(
+            SERVICE_NAME,
+            region_name=DEFAULT_IAM_REGION,
+            # No credentials are looked up for an unsigned client; it makes no call anyway.
+            config=botocore.config.Config(signature_version=botocore.UNSIGNED),
+        )
+        client.get_paginator("list_access_keys")
+    except botocore.exceptions.BotoCoreError:
+        pass  # e.g. an unreadable AWS config file: the task that uses it will say so
+
+
 def iam_client(
     *,
     profile: str | None = None,
@@ -249,6 +305,7 @@ def iam_client(
         raise AwsError(f"aws_ca_bundle {verify!r} does not exist or is not a file")
     try:
         session = botocore.session.Session(profile=profile)
+        session.register_component("data_loader", data_loader(session.get_config_variable("data_path")))
         config = dict(config or {})
         retries = config.get("retries")
         if (
@@ -262,7 +319,7 @@ def iam_client(
         except TypeError as exc:
             raise AwsError(f"aws_config contains an option botocore.config.Config does not accept: {exc}") from None
         client = session.create_client(
-            "iam",
+            SERVICE_NAME,
             # IAM is global: without a configured region, sign for the aws partition's IAM region.
             region_name=region or session.get_config_variable("region") or DEFAULT_IAM_REGION,
             endpoint_url=endpoint_url,
@@ -282,6 +339,15 @@ def iam_client(
         # More specific events run first, so this hook sees each failure before the retry mode does.
         client.meta.events.register(f"needs-retry.iam.{operation}", refuse_ambiguous_retry)
     return client
+
+
+def tune_module_process() -> None:
+    """Called first by a module's main(): a module process runs one task, then exits.
+
+    With Python's default thresholds, a full collection over every object the imports made runs
+    while botocore parses its models: about a tenth of a no-op task's module time. Collect rarely.
+    """
+    gc.set_threshold(50_000, 20, 100)
 
 
 def error_code(exc: Exception) -> str | None:

@@ -268,7 +268,12 @@ from ansible_collections.keyguard.aws.plugins.module_utils._access_keys import (
     STATES,
     ensure_access_keys,
 )
-from ansible_collections.keyguard.aws.plugins.module_utils._aws import CONNECTION_ARGUMENT_SPEC, AwsError, iam_client
+from ansible_collections.keyguard.aws.plugins.module_utils._aws import (
+    CONNECTION_ARGUMENT_SPEC,
+    AwsError,
+    iam_client,
+    tune_module_process,
+)
 
 ARGUMENT_SPEC = {
     "user_name": {"type": "str", "aliases": ["username"]},
@@ -294,6 +299,7 @@ def run(params: dict, check_mode: bool, diff: bool, client_factory: Callable = i
 
 
 def main() -> None:
+    tune_module_process()
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True, **ARGUMENT_RULES)
     try:
         result = run(module.params, module.check_mode, module._diff)

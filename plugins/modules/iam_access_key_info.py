@@ -185,7 +185,12 @@ from collections.abc import Callable
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.keyguard.aws.plugins.module_utils._aws import CONNECTION_ARGUMENT_SPEC, AwsError, iam_client
+from ansible_collections.keyguard.aws.plugins.module_utils._aws import (
+    CONNECTION_ARGUMENT_SPEC,
+    AwsError,
+    iam_client,
+    tune_module_process,
+)
 from ansible_collections.keyguard.aws.plugins.module_utils._key_report import (
     DEFAULT_MAX_WORKERS,
     report_access_keys,
@@ -214,6 +219,7 @@ def run(params: dict, check_mode: bool, diff: bool, client_factory: Callable = i
 
 
 def main() -> None:
+    tune_module_process()
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True, **ARGUMENT_RULES)
     try:
         result = run(module.params, module.check_mode, module._diff)

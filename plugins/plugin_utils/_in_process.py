@@ -11,12 +11,23 @@ botocore and builds a client. When the task runs on the controller anyway (a ``l
 connection), the same module_utils code, argument validation, check mode, diff mode and
 no_log handling can run right here, reusing one IAM client per set of connection options for
 the life of the worker process (so loop items do not rebuild it).
+
+Importing botocore takes about a quarter of a second, so the action plugins import the module
+code only when a task runs in-process. Each worker is a fork of the controller's main process:
+once a task has run in-process, the main process imports the module code and loads botocore's
+IAM models itself before it forks the next worker (``preload_in_controller``), so every later
+worker starts with them. Playbooks whose tasks all run as modules (remote hosts) never pay for
+botocore on the controller.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
+import mmap
+import multiprocessing
 import os
+import types
 import typing as t
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
@@ -26,8 +37,6 @@ from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 from ansible.utils.vars import merge_hash
 
-from ansible_collections.keyguard.aws.plugins.module_utils._aws import AwsError, iam_client, require_sdk
-
 # Set to false (task variable, or environment variable of the controller) to always run the module.
 IN_PROCESS_VARIABLE = "keyguard_aws_in_process"
 IN_PROCESS_ENVIRONMENT = "KEYGUARD_AWS_IN_PROCESS"
@@ -35,14 +44,49 @@ LOCAL_CONNECTIONS = frozenset({"local", "ansible.builtin.local", "ansible.legacy
 
 # One client per set of connection options for the life of this worker process: a cache, not state.
 _CLIENTS: dict[str, t.Any] = {}
+# Python modules (the keyguard.aws modules whose action plugins are loaded) for preload_in_controller.
+_TO_PRELOAD: set[str] = set()
+# Byte 0 is set by a worker that runs a task in-process. Anonymous shared memory: the main process
+# creates it when it loads the first of these plugins, and its workers share it through fork.
+_RAN_IN_PROCESS = mmap.mmap(-1, 1)
+_CONTROLLER_PID = os.getpid()
+
+
+def aws_utils() -> types.ModuleType:
+    """module_utils._aws, imported on first use: it imports botocore (see preload_in_controller)."""
+    return importlib.import_module("ansible_collections.keyguard.aws.plugins.module_utils._aws")
 
 
 def cached_iam_client(**kwargs: t.Any) -> t.Any:
     cache_key = json.dumps(kwargs, sort_keys=True, default=str)
     client = _CLIENTS.get(cache_key)
     if client is None:
-        client = _CLIENTS[cache_key] = iam_client(**kwargs)
+        client = _CLIENTS[cache_key] = aws_utils().iam_client(**kwargs)
     return client
+
+
+def module_import_name(module_name: str) -> str:
+    """``keyguard.aws.iam_access_key`` -> the Python module that holds its code."""
+    namespace, collection, name = module_name.split(".")
+    return f"ansible_collections.{namespace}.{collection}.plugins.modules.{name}"
+
+
+def preload_in_controller() -> None:
+    """Fork hook of the main process: once a task has run in-process, import the module code and warm botocore up."""
+    if not _TO_PRELOAD or not _RAN_IN_PROCESS[0] or os.getpid() != _CONTROLLER_PID:
+        return
+    while _TO_PRELOAD:
+        importlib.import_module(_TO_PRELOAD.pop())
+    aws_utils().warm_up()
+
+
+def _in_process_allowed_by_environment() -> bool:
+    return boolean(os.environ.get(IN_PROCESS_ENVIRONMENT, True), strict=False)
+
+
+# Only the controller's main process preloads: workers are forked from it and do not fork workers themselves.
+if multiprocessing.parent_process() is None:
+    os.register_at_fork(before=preload_in_controller)
 
 
 def _plain(value: t.Any) -> t.Any:
@@ -58,14 +102,18 @@ def _plain(value: t.Any) -> t.Any:
 
 
 class InProcessModuleAction(ActionBase):
-    """Base of the keyguard.aws action plugins; subclasses name the module and its logic."""
+    """Base of the keyguard.aws action plugins; a subclass names its module in ``module_name``.
+
+    The module's Python code provides ``ARGUMENT_SPEC``, ``ARGUMENT_RULES`` (the validator's other
+    options) and ``run(params, check_mode, diff, client_factory)``, its logic.
+    """
 
     _VALID_ARGS = frozenset()  # validated below with the module's own argument spec
     module_name = ""
 
-    def module_parts(self) -> tuple[dict[str, t.Any], dict[str, t.Any], t.Callable[..., dict[str, t.Any]]]:
-        """The module spec, its validator options and its logic ``run(params, check_mode, diff, factory)``."""
-        raise NotImplementedError
+    def __init_subclass__(cls, **kwargs: t.Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _TO_PRELOAD.add(module_import_name(cls.module_name))
 
     def run(self, tmp: str | None = None, task_vars: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
         task_vars = task_vars or {}
@@ -82,8 +130,8 @@ class InProcessModuleAction(ActionBase):
 
     def module_path_reason(self, task_vars: dict[str, t.Any]) -> str | None:
         """Why the task must run as a module, or None when it can run in-process."""
-        setting = task_vars.get(IN_PROCESS_VARIABLE, os.environ.get(IN_PROCESS_ENVIRONMENT, True))
-        if not boolean(setting, strict=False):
+        setting = task_vars.get(IN_PROCESS_VARIABLE)
+        if not (_in_process_allowed_by_environment() if setting is None else boolean(setting, strict=False)):
             return f"{IN_PROCESS_VARIABLE} is false"
         connection = getattr(self._connection, "_load_name", None) or getattr(self._connection, "transport", None)
         if connection not in LOCAL_CONNECTIONS:
@@ -94,15 +142,20 @@ class InProcessModuleAction(ActionBase):
             return "the task uses become"
         if any(self._task.environment or []):
             return "the task sets environment variables"
+        aws = aws_utils()
         try:
-            require_sdk()
-        except AwsError as exc:
+            aws.require_sdk()
+        except aws.AwsError as exc:
             return str(exc)
         return None
 
     def run_in_process(self) -> dict[str, t.Any]:
-        argument_spec, rules, logic = self.module_parts()
-        validation = ArgumentSpecValidator(argument_spec, **rules).validate(_plain(self._task.args))
+        _RAN_IN_PROCESS[0] = 1
+        aws = aws_utils()
+        module = importlib.import_module(module_import_name(self.module_name))
+        validation = ArgumentSpecValidator(module.ARGUMENT_SPEC, **module.ARGUMENT_RULES).validate(
+            _plain(self._task.args)
+        )
         no_log_values = validation._no_log_values
         if validation.error_messages:
             msg = validation.errors.msg
@@ -111,8 +164,8 @@ class InProcessModuleAction(ActionBase):
             return remove_values({"failed": True, "msg": msg}, no_log_values)
         params = validation.validated_parameters
         try:
-            result = logic(params, bool(self._task.check_mode), bool(self._task.diff), cached_iam_client)
-        except AwsError as exc:
+            result = module.run(params, bool(self._task.check_mode), bool(self._task.diff), cached_iam_client)
+        except aws.AwsError as exc:
             result = {"failed": True, "msg": exc.message, **exc.result}
         result["invocation"] = {"module_args": params}
         warnings = [self._warn_text(warning) for warning in validation._warnings] + result.pop("warnings", [])

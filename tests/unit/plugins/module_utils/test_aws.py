@@ -5,12 +5,15 @@
 from __future__ import annotations
 
 import datetime
+import gc
 import os
 import socket
 from pathlib import Path
+from typing import Any
 
 import botocore
 import botocore.exceptions
+import botocore.loaders
 import pytest
 import yaml
 from botocore.stub import Stubber
@@ -538,3 +541,88 @@ def test_describe_failure_without_sdk(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_aws, "BOTOCORE_IMPORT_ERROR", ImportError("No module named 'botocore'"))
     assert describe_failure("ListAccessKeys", RuntimeError("boom")) == "iam:ListAccessKeys failed: boom"
     assert is_aws_failure(RuntimeError("boom")) is False
+
+
+# ---------------------------------------------------------------------------------------------
+# botocore data loader, warm-up, module process tuning
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def count_model_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The paths of the botocore data files read from now on."""
+    reads: list[str] = []
+    original = botocore.loaders.JSONFileLoader.load_file
+
+    def load_file(self: Any, file_path: str) -> Any:
+        reads.append(file_path)
+        return original(self, file_path)
+
+    monkeypatch.setattr(botocore.loaders.JSONFileLoader, "load_file", load_file)
+    return reads
+
+
+def test_data_loader_lists_only_iam(clean_aws_env: Path) -> None:
+    loader = _aws.data_loader(None)
+    assert loader.list_available_services("service-2") == ["iam"]
+    assert loader.list_available_services("paginators-1") == ["iam"]
+    assert loader.list_available_services("no-such-model-type-1") == []
+    # Everything else is botocore's own loader: the same search paths and model as the default one.
+    default = botocore.loaders.create_loader()
+    assert loader.search_paths == default.search_paths
+    assert loader.load_service_model("iam", "service-2") == default.load_service_model("iam", "service-2")
+
+
+def test_data_loader_one_per_data_path(clean_aws_env: Path) -> None:
+    extra = clean_aws_env / "models"
+    extra.mkdir()
+    assert _aws.data_loader(None) is _aws.data_loader(None)
+    custom = _aws.data_loader(f"{extra}{os.pathsep}~/more")
+    assert custom is not _aws.data_loader(None)
+    assert custom.search_paths[:2] == [str(extra), os.path.expanduser("~/more")]
+
+
+def test_iam_client_shares_the_loader_and_honours_aws_data_path(
+    clean_aws_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    params = {"access_key": "AKIAEXAMPLE", "secret_key": SECRET, "region": "us-east-1"}
+    first = iam_client(**connection_kwargs(params))
+    second = iam_client(**connection_kwargs(params))
+    assert first._loader is second._loader is _aws.data_loader(None)
+    monkeypatch.setenv("AWS_DATA_PATH", str(clean_aws_env))
+    third = iam_client(**connection_kwargs(params))
+    assert third._loader is _aws.data_loader(str(clean_aws_env))
+    assert third._loader.search_paths[0] == str(clean_aws_env)
+
+
+def test_client_after_warm_up_reads_no_model_file(clean_aws_env: Path, count_model_reads: list[str]) -> None:
+    _aws.warm_up()
+    count_model_reads.clear()
+    client = iam_client(**connection_kwargs({"access_key": "AKIAEXAMPLE", "secret_key": SECRET}))
+    client.get_paginator("list_access_keys")
+    assert count_model_reads == []
+    assert client.meta.service_model.service_name == "iam"
+
+
+def test_warm_up_survives_a_broken_aws_config(clean_aws_env: Path) -> None:
+    (clean_aws_env / "config").write_text("[profile broken\nregion = us-east-1\n")
+    _aws.warm_up()  # the task that uses the config reports the problem; the warm-up keeps quiet
+    with pytest.raises(AwsError, match="could not create the IAM client"):
+        iam_client(**connection_kwargs({"access_key": "AKIAEXAMPLE", "secret_key": SECRET}))
+
+
+def test_warm_up_without_botocore_does_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_aws, "BOTOCORE_IMPORT_ERROR", ImportError("No module named 'botocore'"))
+    monkeypatch.setattr(_aws, "_DATA_LOADERS", {})
+    _aws.warm_up()
+    assert _aws._DATA_LOADERS == {}
+
+
+def test_tune_module_process_collects_rarely() -> None:
+    saved = gc.get_threshold()
+    try:
+        _aws.tune_module_process()
+        assert gc.get_threshold() == (50_000, 20, 100)
+        assert gc.isenabled()
+    finally:
+        gc.set_threshold(*saved)
