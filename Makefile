@@ -18,7 +18,7 @@ COVERAGE := $(BIN)/python -m coverage
 
 .PHONY: venv demo test lint format sanity units integration coverage coverage-clean build clean
 
-$(STAMP): requirements.txt requirements-dev.txt requirements-docs.txt
+$(STAMP): requirements.txt requirements-test.txt requirements-dev.txt requirements-docs.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -r requirements-docs.txt
@@ -33,7 +33,9 @@ venv: $(STAMP) $(COLLECTION_LINK)
 demo: venv
 	$(BIN)/python tools/demo.py
 
-test: lint lint-ecosystem sanity coverage-clean units integration coverage
+# compat-core (mk/ecosystem.mk): the unit tests and the core integration suites on ansible-core 2.17 and on the
+# newest release python3.12 gets; this venv's 2.19 runs everything.
+test: lint lint-ecosystem sanity coverage-clean units integration coverage compat-core
 
 lint: venv
 	$(BIN)/ruff check .
@@ -54,11 +56,15 @@ units: venv
 # as a separate module process, the way remote hosts run them. (test_bad_input, test_faults, test_concurrency
 # and test_secrets cover both paths themselves; all suites pass on the module path, but CI time is limited.)
 MODULE_PATH_SUITES := tests/integration/test_iam_access_key.py tests/integration/test_execution_path.py
+# pytest-xdist workers (each starts its own moto server); the tests are independent of each other. loadgroup keeps
+# the tests of an xdist_group (test_bad_input.py, which runs its playbooks once in a module fixture) on one worker.
+PYTEST_WORKERS ?= auto
+PYTEST_XDIST := -n $(PYTEST_WORKERS) --dist loadgroup
 
 integration: venv
 	mkdir -p $(COVERAGE_DIR)
-	$(COVERAGE) run -m pytest tests/integration
-	KEYGUARD_TEST_EXECUTION=module $(COVERAGE) run -m pytest $(MODULE_PATH_SUITES)
+	$(COVERAGE) run -m pytest $(PYTEST_XDIST) tests/integration
+	KEYGUARD_TEST_EXECUTION=module $(COVERAGE) run -m pytest $(PYTEST_XDIST) $(MODULE_PATH_SUITES)
 
 coverage: venv
 	$(COVERAGE) combine --quiet --keep

@@ -6,13 +6,16 @@
 #   make lint-ecosystem  the three lints above
 #   make changelog       fold changelogs/fragments into the release of galaxy.yml's version; writes CHANGELOG.md
 #   make ee-context      execution environment build context (ansible-builder create) in .build/ee
-#   make compat          unit + integration tests on ansible-core 2.17 (python3.11) and the newest ansible-core
-#                        python3.12 gets, in venvs under .build/compat (tools/compat.sh; COMPAT_ARGS="2.17" for one)
+#   make compat          every unit and integration test on ansible-core 2.17 (python3.11) and the newest
+#                        ansible-core python3.12 gets, in venvs under .build/compat (tools/compat.sh;
+#                        COMPAT_ARGS="2.17" for one target)
+#   make compat-core     the same with the unit tests and the core integration suites (COMPAT_CORE_TESTS): part
+#                        of make test, which has no time for every suite three times
 # The tools come from requirements-docs.txt, installed into .venv with requirements-dev.txt (see the Makefile).
 COMPAT_ARGS ?=
 COLLECTION_VERSION = $(shell sed -nE 's/^version:[[:space:]]*([^[:space:]#]+).*/\1/p' galaxy.yml)
 
-.PHONY: docs-tools docs lint-docs lint-changelog lint-ansible lint-ecosystem changelog ee-context compat
+.PHONY: docs-tools docs lint-docs lint-changelog lint-ansible lint-ecosystem changelog ee-context compat compat-core
 
 docs-tools: venv
 
@@ -36,5 +39,12 @@ changelog: lint-changelog
 ee-context: docs-tools
 	$(BIN)/python tools/ee_context.py
 
+# Both execution paths (test_execution_path, test_secrets), the access-key lifecycle and the info module.
+COMPAT_CORE_TESTS := tests/unit tests/integration/test_iam_access_key.py tests/integration/test_execution_path.py \
+	tests/integration/test_secrets.py tests/integration/test_iam_access_key_info.py
+
 compat:
 	tools/compat.sh $(COMPAT_ARGS)
+
+compat-core:
+	tools/compat.sh $(COMPAT_ARGS) -- -n auto --dist loadgroup $(COMPAT_CORE_TESTS)

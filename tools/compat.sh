@@ -8,11 +8,13 @@
 #   py312  the newest ansible-core that python3.12 can install, when a working python3.12 exists
 # ansible-core 2.19 on python3.11 is what .venv has: `make units integration` tests it.
 #
-# Each target gets a virtualenv under .build/compat/<target>/ with that ansible-core and the test
-# dependencies of requirements-dev.txt (everything but its ansible-core pin), then runs
-#   <venv>/bin/python -m pytest tests/unit tests/integration
-# from the checkout, with the venv's bin/ first on PATH (the harness runs the ansible-playbook beside
-# sys.executable). Every run upgrades ansible-core within the target's range, so "newest" stays true.
+# Each target gets a virtualenv under .build/compat/<target>/ with that ansible-core and
+# requirements-test.txt, then runs, from the checkout,
+#   <venv>/bin/python -m pytest -p no:cacheprovider <pytest args>
+# with the venv's bin/ first on PATH (the harness runs the ansible-playbook beside sys.executable).
+# The pytest args default to "-n auto --dist loadgroup tests/unit tests/integration" (every test, on
+# as many xdist workers as there are CPUs); `make test` passes a subset, `make compat` the default. Every run
+# upgrades ansible-core within the target's range, so "newest" stays true.
 #
 # Python interpreters: $COMPAT_PYTHON311 / $COMPAT_PYTHON312 if set, else the first candidate that
 # really runs that version: python3.X on PATH, $(pyenv root)/versions/3.X.*/bin/python3.X (newest
@@ -35,12 +37,12 @@ build_dir=$repo/.build/compat
 
 all_targets=(2.17 py312)
 targets=()
-pytest_args=()
+pytest_args=(-n auto --dist loadgroup tests/unit tests/integration)
 while [[ $# -gt 0 ]]; do
     case $1 in
     --)
         shift
-        pytest_args=("$@")
+        [[ $# -gt 0 ]] && pytest_args=("$@")
         break
         ;;
     -h | --help)
@@ -91,15 +93,7 @@ print(getattr(sys, '_base_executable', None) or sys.executable)"
 }
 
 # --- one target ---------------------------------------------------------------------------------
-# requirements-dev.txt without its ansible-core pin; relative -r/-c paths made absolute.
-test_requirements=$build_dir/requirements-test.txt
-write_test_requirements() {
-    mkdir -p "$build_dir"
-    sed -E \
-        -e '/^[[:space:]]*ansible-core([[:space:]]*[<>=!~;[]|[[:space:]]*$)/d' \
-        -e "s#^([[:space:]]*(-r|-c|--requirement|--constraint)[[:space:]]+)([^/[:space:]])#\1$repo/\3#" \
-        "$repo/requirements-dev.txt" >"$test_requirements"
-}
+test_requirements=$repo/requirements-test.txt
 
 declare -A result_status result_core result_python result_seconds
 run_target() {
@@ -137,6 +131,22 @@ run_target() {
     fi
     core=$("$venv/bin/python" -c 'from ansible.release import __version__; print(__version__)')
     result_core[$target]=$core
+    # meta/runtime.yml must declare what is tested: a release outside requires_ansible fails the target.
+    local declared
+    if ! declared=$("$venv/bin/python" - "$repo/meta/runtime.yml" "$core" <<'PY'
+import sys
+import yaml
+from packaging.specifiers import SpecifierSet
+declared = yaml.safe_load(open(sys.argv[1], encoding="utf-8"))["requires_ansible"]
+print(declared)
+sys.exit(0 if sys.argv[2] in SpecifierSet(declared) else 1)
+PY
+    ); then
+        log "$target: ansible-core $core is outside requires_ansible '$declared' of meta/runtime.yml"
+        result_status[$target]="FAILED (ansible-core $core outside requires_ansible '$declared')"
+        result_seconds[$target]=$((SECONDS - started))
+        return 0
+    fi
     log "$target: ansible-core $core on $("$venv/bin/python" -c 'import platform; print(platform.python_version())'); running pytest"
 
     local status=0
@@ -147,7 +157,7 @@ run_target() {
         PATH=$venv/bin:$PATH
         export PATH
         unset VIRTUAL_ENV PYTHONPATH
-        "$venv/bin/python" -m pytest -p no:cacheprovider tests/unit tests/integration "${pytest_args[@]}"
+        "$venv/bin/python" -m pytest -p no:cacheprovider "${pytest_args[@]}"
     ) || status=$?
     elapsed=$((SECONDS - started))
     result_seconds[$target]=$elapsed
@@ -158,7 +168,6 @@ run_target() {
     fi
 }
 
-write_test_requirements
 total_started=$SECONDS
 for target in "${targets[@]}"; do
     run_target "$target"
@@ -173,5 +182,6 @@ for target in "${targets[@]}"; do
         "${result_python[$target]}" "${result_status[$target]}"
     [[ ${result_status[$target]} == passed || ${result_status[$target]} == SKIPPED* ]] || failed=1
 done
+printf 'tests: pytest %s\n' "${pytest_args[*]}"
 printf 'total: %ss\n' "$((SECONDS - total_started))"
 exit "$failed"

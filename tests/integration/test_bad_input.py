@@ -25,6 +25,9 @@ from helpers import read_iam
 # The inputs are chosen so that a case that slipped through would change IAM: alice has no key (a task on her would
 # create one), bob has one Active key (a task on it would deactivate, rotate or delete it).
 
+# One xdist worker runs all of this file (with --dist loadgroup), so the expensive module fixture runs once.
+pytestmark = pytest.mark.xdist_group("bad_input")
+
 ALICE = "alice"
 BOB = "bob"
 NO_TRACEBACK = "(traceback unavailable)"

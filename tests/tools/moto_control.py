@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
+import os
 import subprocess
 import sys
 import time
@@ -126,8 +127,10 @@ def start_moto_server(workdir: Path, start_time: str | None = None, exit_with_pa
     if start_time:
         command += ["--start-time", start_time]
     started = time.monotonic()
+    # The server is test equipment: coverage (which `make` turns on for every Python subprocess) would only slow it.
+    env = {name: value for name, value in os.environ.items() if not name.startswith("COVERAGE_PROCESS_")}
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
     server = None
     try:
         deadline = started + SERVER_START_TIMEOUT

@@ -66,6 +66,8 @@ def test_only_the_controller_main_process_preloads(preload_state: list[str], mon
     assert preload_state == []
 
 
+# The child only sets a byte and exits, so the threads of pytest-xdist's worker cannot deadlock it.
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded, use of fork:DeprecationWarning")
 def test_a_forked_child_sets_the_flag_the_parent_reads() -> None:
     """The flag lives in shared memory: a worker (a fork) setting it is seen by the main process."""
     saved = _in_process._RAN_IN_PROCESS[0]
