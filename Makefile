@@ -53,8 +53,9 @@ units: venv
 	$(COVERAGE) run -m pytest tests/unit
 
 # The whole suite runs local tasks in-process (the default); the main module suite runs again with every task
-# as a separate module process, the way remote hosts run them. (test_bad_input, test_faults, test_concurrency
-# and test_secrets cover both paths themselves; all suites pass on the module path, but CI time is limited.)
+# as a separate module process, the way remote hosts run them. (test_bad_input, test_faults, test_concurrency,
+# test_execution_path and test_secrets cover both paths themselves, under coverage; all suites pass on the module
+# path, but CI time is limited, so the rerun is not measured.)
 MODULE_PATH_SUITES := tests/integration/test_iam_access_key.py tests/integration/test_execution_path.py
 # pytest-xdist workers (each starts its own moto server); the tests are independent of each other. loadgroup keeps
 # the tests of an xdist_group (test_bad_input.py, which runs its playbooks once in a module fixture) on one worker.
@@ -64,7 +65,7 @@ PYTEST_XDIST := -n $(PYTEST_WORKERS) --dist loadgroup
 integration: venv
 	mkdir -p $(COVERAGE_DIR)
 	$(COVERAGE) run -m pytest $(PYTEST_XDIST) tests/integration
-	KEYGUARD_TEST_EXECUTION=module $(COVERAGE) run -m pytest $(PYTEST_XDIST) $(MODULE_PATH_SUITES)
+	KEYGUARD_TEST_EXECUTION=module $(BIN)/python -m pytest $(PYTEST_XDIST) $(MODULE_PATH_SUITES)
 
 coverage: venv
 	$(COVERAGE) combine --quiet --keep

@@ -489,8 +489,8 @@ def reading(results: dict[str, ScenarioResult], targets: list[Target]) -> list[s
         if further[0] is not None:
             sentence = (
                 f"Each further separate task costs {seconds(further[0], 3)} s in-process (each task runs in a new "
-                "worker process, which builds its IAM client, and imports botocore unless the controller's main "
-                f"process already has) and "
+                "worker process, which builds its IAM client from the models the controller's main process loaded "
+                "after the first in-process task; the second task waits for that) and "
                 f"{seconds(further[1], 3)} s on the module path"
             )
             if further[2] is not None:

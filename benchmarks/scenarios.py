@@ -258,8 +258,9 @@ def noop_task(compare: bool) -> Scenario:
         "No-op reconcile of one user, as a separate task",
         "The user has one Active key. keyguard.aws: `user_name, state: active`. amazon.aws (whose only no-op "
         "form needs the key id): `user_name, id, active: true`. Each measured once as the only task after the "
-        f"debug task, and as {SEPARATE_TASKS} separate tasks (the first one pays the one-time costs: importing "
-        "botocore, for keyguard.aws in-process in the controller's main process).",
+        f"debug task, and as {SEPARATE_TASKS} separate tasks (the first one pays the one-time costs: for "
+        "keyguard.aws in-process, its worker imports botocore, and the controller's main process imports it and "
+        "loads IAM's models before it forks the next worker).",
         variants,
         prepare=prepare,
         max_calls_per_item=2,
