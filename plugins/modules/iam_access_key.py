@@ -30,6 +30,7 @@ options:
       - An access key ID (16-128 upper-case letters and digits). IAM chooses key ids, so a key with this id must
         already exist unless O(state=absent).
     type: str
+    aliases: [access_key_id]
   description:
     description:
       - The key's description, at most 256 characters.
@@ -277,7 +278,7 @@ from ansible_collections.keyguard.aws.plugins.module_utils._aws import (
 
 ARGUMENT_SPEC = {
     "user_name": {"type": "str", "aliases": ["username"]},
-    "id": {"type": "str"},
+    "id": {"type": "str", "aliases": ["access_key_id"]},
     "description": {"type": "str"},
     "state": {"type": "str", "choices": list(STATES), "default": "present"},
     "rotate_after_days": {"type": "int"},

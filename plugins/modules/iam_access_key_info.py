@@ -29,6 +29,7 @@ options:
       - Only this access key. Its owner is found from the key id alone. An unknown id is an error.
       - With O(user_name), the key must belong to that user.
     type: str
+    aliases: [access_key_id]
   path_prefix:
     description:
       - With neither O(user_name) nor O(id), only users whose IAM path starts with this prefix, for example
@@ -198,7 +199,7 @@ from ansible_collections.keyguard.aws.plugins.module_utils._key_report import (
 
 ARGUMENT_SPEC = {
     "user_name": {"type": "str", "aliases": ["username"]},
-    "id": {"type": "str"},
+    "id": {"type": "str", "aliases": ["access_key_id"]},
     "path_prefix": {"type": "str"},
     "status": {"type": "str", "choices": ["Active", "Inactive"]},
     "older_than_days": {"type": "int"},

@@ -893,3 +893,22 @@ def test_module_defaults_and_aliases(run_playbook, proxy, iam, checkpoints):
     assert f"127.0.0.1:{defaults_port}" in msg and str(env_port) not in msg, msg
     assert checkpoints.calls("module_defaults") == []
     assert len(checkpoints.state("module_defaults")[USER].keys) == 1
+
+
+def test_access_key_id_alias_as_in_amazon_aws(run_playbook, proxy, iam):
+    """Tasks written for amazon.aws name the key ``access_key_id``: both modules take it for ``id``."""
+    iam.create_user(UserName=USER)
+    key_id = iam.create_access_key(UserName=USER)["AccessKey"]["AccessKeyId"]
+    tasks = [
+        task("deactivate", access_key_id=key_id, state="inactive"),
+        {"name": "report", "keyguard.aws.iam_access_key_info": {"access_key_id": key_id}},
+    ]
+    result = run_playbook(tasks)
+    assert result.rc == 0, result.summary()
+    assert result.task("deactivate")["changed"] is True
+    assert [
+        (key["AccessKeyId"], key["Status"]) for key in iam.list_access_keys(UserName=USER)["AccessKeyMetadata"]
+    ] == [(key_id, "Inactive")]
+    (reported,) = result.task("report")["access_keys"]
+    assert (reported["access_key_id"], reported["user_name"], reported["status"]) == (key_id, USER, "Inactive")
+    assert "deactivate" in [action["action"] for action in result.task("deactivate")["actions"]]
