@@ -230,8 +230,13 @@ class Plan:
 
 
 def whole_days(since: datetime.datetime, now: datetime.datetime) -> int:
-    """Whole days from ``since`` to ``now``; 0 when ``since`` is in the future (clock skew)."""
-    return max(0, int((now - since).total_seconds() // 86400))
+    """Whole days from ``since`` to ``now``; 0 when ``since`` is in the future (clock skew).
+
+    Both are taken to the second: ``now`` is IAM's clock from a Date header, which has no fractions, so a key
+    created at 12:00:00.4 is three days old at 12:00:00 three days later, as it is in IAM's own whole-second dates.
+    """
+    elapsed = now.replace(microsecond=0) - since.replace(microsecond=0)
+    return max(0, int(elapsed.total_seconds() // 86400))
 
 
 def age_days(key: AccessKey, now: datetime.datetime) -> int:

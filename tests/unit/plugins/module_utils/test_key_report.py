@@ -308,7 +308,9 @@ def test_entry_ages_and_last_use() -> None:
         (datetime.timedelta(0), 0),
         (datetime.timedelta(days=1) - datetime.timedelta(seconds=1), 0),
         (datetime.timedelta(days=1), 1),
-        (datetime.timedelta(days=90) - datetime.timedelta(microseconds=1), 89),
+        (datetime.timedelta(days=90) - datetime.timedelta(seconds=1), 89),
+        # Ages are counted to the second (IAM's clock is known to the second): a fraction short is a whole day.
+        (datetime.timedelta(days=90) - datetime.timedelta(microseconds=1), 90),
         (datetime.timedelta(days=400, hours=23), 400),
         (-datetime.timedelta(minutes=5), 0),  # IAM's clock slightly behind the key: never negative
     ],

@@ -20,6 +20,7 @@ from ansible_collections.keyguard.aws.plugins.module_utils._access_keys import (
     keys_needing_last_use,
     plan,
     project,
+    whole_days,
 )
 from ansible_collections.keyguard.aws.plugins.module_utils._aws import AwsError
 
@@ -742,3 +743,18 @@ def test_from_params_rejects_rotation_options(params: dict, message: str) -> Non
     with pytest.raises(AwsError) as excinfo:
         KeyRequest.from_params({"user_name": USER, **params})
     assert str(excinfo.value) == message
+
+
+@pytest.mark.parametrize(
+    ("created", "now", "days"),
+    [
+        # IAM's clock comes from a Date header, in whole seconds; a create date may carry fractions (moto's do).
+        pytest.param("2026-06-01T12:00:00.444", "2026-06-04T12:00:00", 3, id="fraction-dropped-at-the-boundary"),
+        pytest.param("2026-06-01T12:00:00.999", "2026-06-04T11:59:59", 2, id="one-second-short"),
+        pytest.param("2026-06-01T12:00:00", "2026-06-04T12:00:00.999", 3, id="fractions-of-now-too"),
+        pytest.param("2026-06-05T00:00:00", "2026-06-04T12:00:00", 0, id="future-create-date-clock-skew"),
+    ],
+)
+def test_whole_days_to_the_second(created: str, now: str, days: int) -> None:
+    parse = datetime.datetime.fromisoformat
+    assert whole_days(parse(created).replace(tzinfo=UTC), parse(now).replace(tzinfo=UTC)) == days
