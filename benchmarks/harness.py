@@ -20,7 +20,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import sysconfig
@@ -33,14 +32,7 @@ import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TOOLS_DIR = REPO_ROOT / "tests" / "tools"
-CALLBACK_DIR = TOOLS_DIR / "callback_plugins"
 LAUNCHER = Path(__file__).resolve().parent / "launch.py"
-COLLECTIONS_ROOT = REPO_ROOT / ".build" / "collections"
-COLLECTION_LINK = COLLECTIONS_ROOT / "ansible_collections" / "keyguard" / "aws"
-
-REGION = "us-east-1"
-DUMMY_ACCESS_KEY = "testing"
-DUMMY_SECRET_KEY = "testing"  # moto accepts any credentials; these never reach AWS
 WRITE_ACTIONS = frozenset(
     {"CreateAccessKey", "UpdateAccessKey", "DeleteAccessKey", "TagUser", "UntagUser", "CreateUser", "DeleteUser"}
 )
@@ -58,40 +50,11 @@ def load_tool(name: str) -> Any:
     return module
 
 
-def load_proxy_tool() -> Any:
-    """tests/tools/iam_proxy.py, with TCP_NODELAY on the sockets it accepts.
-
-    Its handler writes a reply's headers and body in two sends; with Nagle's algorithm on, the body
-    waits for the client's delayed ACK of the headers (~40 ms on Linux) on every kept-alive
-    connection, which would add ~40 ms to every IAM call and swamp what is measured here.
-    """
-    module = load_tool("iam_proxy")
-    handler = module._Handler  # pylint: disable=protected-access
-    if not getattr(handler, "bench_nodelay", False):
-        original_setup = handler.setup
-
-        def setup(self: Any) -> None:
-            self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            original_setup(self)
-
-        handler.setup = setup
-        handler.bench_nodelay = True
-    return module
-
-
-def ensure_collection_link() -> None:
-    """Make ``.build/collections/ansible_collections/keyguard/aws`` a symlink to this checkout."""
-    if COLLECTION_LINK.is_symlink() and COLLECTION_LINK.resolve() == REPO_ROOT:
-        return
-    if COLLECTION_LINK.is_symlink():
-        COLLECTION_LINK.unlink()
-    elif COLLECTION_LINK.exists():
-        raise RuntimeError(f"{COLLECTION_LINK} exists and is not a symlink to {REPO_ROOT}; remove it")
-    COLLECTION_LINK.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        COLLECTION_LINK.symlink_to(REPO_ROOT, target_is_directory=True)
-    except FileExistsError:  # created concurrently
-        pass
+ansible_env = load_tool("ansible_env")
+COLLECTIONS_ROOT = ansible_env.COLLECTIONS_ROOT
+REGION = ansible_env.REGION
+DUMMY_ACCESS_KEY = ansible_env.DUMMY_ACCESS_KEY
+DUMMY_SECRET_KEY = ansible_env.DUMMY_SECRET_KEY
 
 
 @dataclasses.dataclass(frozen=True)
@@ -216,44 +179,10 @@ class Runner:
         return workdir
 
     def environment(self, workdir: Path) -> dict[str, str]:
-        """The parent environment without ANSIBLE_*/AWS_* settings, plus the benchmark's own."""
-        env = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith(("ANSIBLE_", "AWS_", "BOTO_", "KEYGUARD_")) and key not in ("PYTHONPATH",)
-        }
-        home = workdir / "ansible_home"
-        home.mkdir(exist_ok=True)
-        (workdir / "ansible.cfg").write_text("[defaults]\n", encoding="utf-8")
-        env.update(
-            {
-                "PATH": f"{self.env.bin_dir}{os.pathsep}{env.get('PATH', '/usr/bin:/bin')}",
-                "ANSIBLE_CONFIG": str(workdir / "ansible.cfg"),
-                "ANSIBLE_HOME": str(home),
-                "ANSIBLE_LOCAL_TEMP": str(home / "tmp"),
-                "ANSIBLE_REMOTE_TEMP": str(home / "remote_tmp"),
-                "ANSIBLE_COLLECTIONS_PATH": os.pathsep.join(str(path) for path in self.collections_path),
-                "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "False",
-                "ANSIBLE_CALLBACK_PLUGINS": str(CALLBACK_DIR),
-                "ANSIBLE_CALLBACKS_ENABLED": "keyguard_results",
-                "KEYGUARD_TEST_RESULTS_FILE": str(workdir / "results.jsonl"),
-                "ANSIBLE_STDOUT_CALLBACK": "default",
-                "ANSIBLE_NOCOLOR": "1",
-                "ANSIBLE_FORCE_COLOR": "0",
-                "ANSIBLE_RETRY_FILES_ENABLED": "False",
-                "ANSIBLE_LOCALHOST_WARNING": "False",
-                "ANSIBLE_INVENTORY_UNPARSED_WARNING": "False",
-                "AWS_ACCESS_KEY_ID": DUMMY_ACCESS_KEY,
-                "AWS_SECRET_ACCESS_KEY": DUMMY_SECRET_KEY,
-                "AWS_REGION": REGION,
-                "AWS_DEFAULT_REGION": REGION,
-                "AWS_ENDPOINT_URL": self.endpoint_url,
-                "AWS_CONFIG_FILE": str(workdir / "aws_config_absent"),
-                "AWS_SHARED_CREDENTIALS_FILE": str(workdir / "aws_credentials_absent"),
-                "AWS_EC2_METADATA_DISABLED": "true",
-            }
+        """tests/tools/ansible_env.py's environment, with this venv's ansible and collections."""
+        return ansible_env.playbook_environment(
+            workdir, self.env.bin_dir, self.collections_path, self.endpoint_url, workdir / "results.jsonl"
         )
-        return env
 
     def _finish(self, workdir: Path, measured: tuple[int, float, float, int]) -> Measurement:
         returncode, wall, cpu, rss = measured
@@ -279,7 +208,7 @@ class Runner:
         extra_args: list[str] | tuple[str, ...] = (),
     ) -> Measurement:
         """Run ``plays`` on localhost (local connection, this venv's Python) and measure it."""
-        ensure_collection_link()
+        ansible_env.ensure_collection_link()
         workdir = self._workdir(name)
         playbook = workdir / "playbook.yml"
         playbook.write_text(yaml.safe_dump(plays, sort_keys=False), encoding="utf-8")

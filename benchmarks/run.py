@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness import REPO_ROOT, Measurement, PythonEnv, Runner, load_proxy_tool, load_tool
+from harness import REPO_ROOT, Measurement, PythonEnv, Runner, load_tool
 from report import ScenarioResult, Target, check_targets, render, scenario_table, summarise, targets_table
 from scenarios import (
     ACCOUNT_SIZES,
@@ -63,9 +63,9 @@ NOTES = [
     "key on every run); deactivation needs the owner's `user_name`; it has no age-based rotation; its info "
     "module takes one user and returns no last use, so a whole-account report is a loop over the user names "
     "(given to it here; a real playbook would first list the users).",
-    "The benchmark sets TCP_NODELAY on the proxy's sockets (tests/tools/iam_proxy.py writes a reply's headers and "
-    "body in two sends, so without it Nagle's algorithm and the client's delayed ACK add ~40 ms to every call "
-    "on a kept-alive connection).",
+    "The proxy (tests/tools/iam_proxy.py) sets TCP_NODELAY on its sockets: it writes a reply's headers and body "
+    "in two sends, so without it Nagle's algorithm and the client's delayed ACK add ~40 ms to every call on a "
+    "kept-alive connection.",
     "Seeding goes to moto directly with boto3 on a thread pool; each user's two keys are created a day apart on "
     "moto's clock (so the credential report can tell them apart, as it can in a real account) and one of them is "
     "used, i.e. one IAM call is signed with it. The rotation scenario moves moto's clock 91 days before each run.",
@@ -366,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
     load_at_start = os.getloadavg()
     OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
     moto_control = load_tool("moto_control")
-    iam_proxy = load_proxy_tool()
+    iam_proxy = load_tool("iam_proxy")
     workroot = Path(tempfile.mkdtemp(prefix="run-", dir=OUTPUT_DIR))
     moto = moto_control.start_moto_server(workroot / "moto")
     proxy = iam_proxy.IamProxy(moto.url)

@@ -4,32 +4,26 @@
 
 from __future__ import annotations
 
-import os
+import importlib.util
 import sys
 from pathlib import Path
 
+
+def _load_ansible_env():
+    """tests/tools/ansible_env.py (tests/ is not a package), under the name the other loaders use."""
+    if "ansible_env" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("ansible_env", Path(__file__).parent / "tools" / "ansible_env.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["ansible_env"] = module
+        spec.loader.exec_module(module)
+    return sys.modules["ansible_env"]
+
+
 # Make `import ansible_collections.keyguard.aws...` resolve to this checkout: the collection must sit at
 # <root>/ansible_collections/keyguard/aws, and a symlink to the checkout is enough for imports.
-REPO_ROOT = Path(__file__).resolve().parent.parent
-COLLECTIONS_ROOT = REPO_ROOT / ".build" / "collections"
-COLLECTION_LINK = COLLECTIONS_ROOT / "ansible_collections" / "keyguard" / "aws"
-
-
-def _ensure_collection_link() -> None:
-    if COLLECTION_LINK.is_symlink() and COLLECTION_LINK.resolve() == REPO_ROOT:
-        return
-    if COLLECTION_LINK.is_symlink():  # points elsewhere (an old checkout): repoint it
-        COLLECTION_LINK.unlink()
-    elif COLLECTION_LINK.exists():
-        raise RuntimeError(f"{COLLECTION_LINK} exists and is not a symlink to {REPO_ROOT}; remove it")
-    COLLECTION_LINK.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.symlink(REPO_ROOT, COLLECTION_LINK, target_is_directory=True)
-    except FileExistsError:  # created concurrently by another test process
-        pass
-
-
-_ensure_collection_link()
-if str(COLLECTIONS_ROOT) in sys.path:
-    sys.path.remove(str(COLLECTIONS_ROOT))
-sys.path.insert(0, str(COLLECTIONS_ROOT))
+ansible_env = _load_ansible_env()
+ansible_env.ensure_collection_link()
+COLLECTIONS_ROOT = str(ansible_env.COLLECTIONS_ROOT)
+if COLLECTIONS_ROOT in sys.path:
+    sys.path.remove(COLLECTIONS_ROOT)
+sys.path.insert(0, COLLECTIONS_ROOT)

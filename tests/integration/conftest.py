@@ -35,14 +35,7 @@ import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TOOLS_DIR = REPO_ROOT / "tests" / "tools"
-COLLECTIONS_ROOT = REPO_ROOT / ".build" / "collections"
-COLLECTION_LINK = COLLECTIONS_ROOT / "ansible_collections" / "keyguard" / "aws"
-CALLBACK_DIR = TOOLS_DIR / "callback_plugins"
 ANSIBLE_BIN_DIR = Path(sys.executable).parent
-
-AWS_REGION = "us-east-1"
-DUMMY_ACCESS_KEY = "testing"
-DUMMY_SECRET_KEY = "testing"  # moto accepts any credentials; these never reach AWS
 ACTION_GROUP = "group/keyguard.aws.aws"
 PLAYBOOK_TIMEOUT = 300.0
 UTC = datetime.timezone.utc
@@ -63,6 +56,12 @@ def _load_tool(name: str):
     return module
 
 
+ansible_env = _load_tool("ansible_env")
+COLLECTIONS_ROOT = ansible_env.COLLECTIONS_ROOT
+AWS_REGION = ansible_env.REGION
+DUMMY_ACCESS_KEY = ansible_env.DUMMY_ACCESS_KEY
+DUMMY_SECRET_KEY = ansible_env.DUMMY_SECRET_KEY
+ensure_collection_link = ansible_env.ensure_collection_link
 iam_proxy = _load_tool("iam_proxy")
 IamProxy = iam_proxy.IamProxy
 moto_control = _load_tool("moto_control")
@@ -194,60 +193,13 @@ class PlaybookResult:
         return f"ansible-playbook rc={self.rc}\n--- stdout ---\n{out}\n--- stderr ---\n{err}"
 
 
-def ensure_collection_link() -> None:
-    """Make ``.build/collections/ansible_collections/keyguard/aws`` a symlink to this checkout."""
-    if COLLECTION_LINK.is_symlink() and COLLECTION_LINK.resolve() == REPO_ROOT:
-        return
-    if COLLECTION_LINK.is_symlink():  # left over from another checkout: repoint it
-        COLLECTION_LINK.unlink()
-    elif COLLECTION_LINK.exists():
-        raise RuntimeError(f"{COLLECTION_LINK} exists and is not a symlink to {REPO_ROOT}; remove it")
-    COLLECTION_LINK.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        COLLECTION_LINK.symlink_to(REPO_ROOT, target_is_directory=True)
-    except FileExistsError:  # created concurrently
-        pass
-
-
 def _base_env(tmp: Path, endpoint_url: str, results_file: Path) -> dict[str, str]:
-    """The parent environment without any ANSIBLE_*/AWS_* settings, plus the harness's own."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("ANSIBLE_", "AWS_", "BOTO_", "KEYGUARD_")) and key not in ("PYTHONPATH",)
-    }
-    home = tmp / "ansible_home"
-    home.mkdir(exist_ok=True)
-    (tmp / "ansible.cfg").write_text("[defaults]\n", encoding="utf-8")
+    """tests/tools/ansible_env.py's environment, plus what only the tests need."""
+    env = ansible_env.playbook_environment(tmp, ANSIBLE_BIN_DIR, [COLLECTIONS_ROOT], endpoint_url, results_file)
     env.update(
         {
-            "PATH": f"{ANSIBLE_BIN_DIR}{os.pathsep}{env.get('PATH', '/usr/bin:/bin')}",
-            "ANSIBLE_CONFIG": str(tmp / "ansible.cfg"),  # no ./ansible.cfg, ~/.ansible.cfg or /etc one
-            "ANSIBLE_HOME": str(home),
-            "ANSIBLE_LOCAL_TEMP": str(home / "tmp"),
-            "ANSIBLE_REMOTE_TEMP": str(home / "remote_tmp"),
-            "ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS_ROOT),
-            "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "False",
-            "ANSIBLE_CALLBACK_PLUGINS": str(CALLBACK_DIR),
-            "ANSIBLE_CALLBACKS_ENABLED": "keyguard_results",
-            "ANSIBLE_STDOUT_CALLBACK": "default",
-            "KEYGUARD_TEST_RESULTS_FILE": str(results_file),
-            "ANSIBLE_NOCOLOR": "1",
-            "ANSIBLE_FORCE_COLOR": "0",
             "ANSIBLE_HOST_KEY_CHECKING": "False",
-            "ANSIBLE_RETRY_FILES_ENABLED": "False",
-            "ANSIBLE_LOCALHOST_WARNING": "False",
-            "ANSIBLE_INVENTORY_UNPARSED_WARNING": "False",
             "ANSIBLE_DEPRECATION_WARNINGS": "True",
-            # Belt and braces: even a task without module_defaults never reaches real AWS.
-            "AWS_ACCESS_KEY_ID": DUMMY_ACCESS_KEY,
-            "AWS_SECRET_ACCESS_KEY": DUMMY_SECRET_KEY,
-            "AWS_REGION": AWS_REGION,
-            "AWS_DEFAULT_REGION": AWS_REGION,
-            "AWS_ENDPOINT_URL": endpoint_url,
-            "AWS_CONFIG_FILE": str(tmp / "aws_config_absent"),
-            "AWS_SHARED_CREDENTIALS_FILE": str(tmp / "aws_credentials_absent"),
-            "AWS_EC2_METADATA_DISABLED": "true",
             "PYTHONDONTWRITEBYTECODE": "1",
         }
     )
