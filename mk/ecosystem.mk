@@ -51,4 +51,4 @@ compat:
 	tools/compat.sh $(COMPAT_ARGS)
 
 compat-core:
-	tools/compat.sh $(COMPAT_ARGS) -- -n auto --dist loadgroup $(COMPAT_CORE_TESTS)
+	tools/compat.sh $(COMPAT_ARGS) -- $(PYTEST_XDIST) $(COMPAT_CORE_TESTS)

@@ -12,9 +12,9 @@
 # requirements-test.txt, then runs, from the checkout,
 #   <venv>/bin/python -m pytest -p no:cacheprovider <pytest args>
 # with the venv's bin/ first on PATH (the harness runs the ansible-playbook beside sys.executable).
-# The pytest args default to "-n auto --dist loadgroup tests/unit tests/integration" (every test but
-# test_ecosystem.py, on as many xdist workers as there are CPUs); `make test` passes a subset, `make compat` the default. Every run
-# upgrades ansible-core within the target's range, so "newest" stays true.
+# The pytest args default to every test but test_ecosystem.py, on as many xdist workers as there are
+# CPUs; `make test` passes a subset, `make compat` the default. Every run upgrades ansible-core within
+# the target's range, so "newest" stays true.
 #
 # Python interpreters: $COMPAT_PYTHON311 / $COMPAT_PYTHON312 if set, else the first candidate that
 # really runs that version: python3.X on PATH, $(pyenv root)/versions/3.X.*/bin/python3.X (newest

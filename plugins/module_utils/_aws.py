@@ -267,6 +267,13 @@ def data_loader(data_path: str | None) -> t.Any:
     return loader
 
 
+def _iam_session(profile: str | None = None) -> t.Any:
+    """A botocore session that builds its clients from the process's IamDataLoader."""
+    session = botocore.session.Session(profile=profile)
+    session.register_component("data_loader", data_loader(session.get_config_variable("data_path")))
+    return session
+
+
 def warm_up() -> None:
     """Load what building an IAM client needs (lazy botocore imports, parsed models) into this process.
 
@@ -275,9 +282,7 @@ def warm_up() -> None:
     if BOTOCORE_IMPORT_ERROR is not None:
         return
     try:
-        session = botocore.session.Session()
-        session.register_component("data_loader", data_loader(None))
-        client = session.create_client(
+        client = _iam_session().create_client(
             SERVICE_NAME,
             region_name=DEFAULT_IAM_REGION,
             # No credentials are looked up for an unsigned client; it makes no call anyway.
@@ -304,8 +309,7 @@ def iam_client(
     if isinstance(verify, str) and not os.path.isfile(verify):
         raise AwsError(f"aws_ca_bundle {verify!r} does not exist or is not a file")
     try:
-        session = botocore.session.Session(profile=profile)
-        session.register_component("data_loader", data_loader(session.get_config_variable("data_path")))
+        session = _iam_session(profile)
         config = dict(config or {})
         retries = config.get("retries")
         if (

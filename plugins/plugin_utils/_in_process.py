@@ -80,10 +80,6 @@ def preload_in_controller() -> None:
     aws_utils().warm_up()
 
 
-def _in_process_allowed_by_environment() -> bool:
-    return boolean(os.environ.get(IN_PROCESS_ENVIRONMENT, True), strict=False)
-
-
 # Only the controller's main process preloads: workers are forked from it and do not fork workers themselves.
 if multiprocessing.parent_process() is None:
     os.register_at_fork(before=preload_in_controller)
@@ -130,8 +126,8 @@ class InProcessModuleAction(ActionBase):
 
     def module_path_reason(self, task_vars: dict[str, t.Any]) -> str | None:
         """Why the task must run as a module, or None when it can run in-process."""
-        setting = task_vars.get(IN_PROCESS_VARIABLE)
-        if not (_in_process_allowed_by_environment() if setting is None else boolean(setting, strict=False)):
+        setting = task_vars.get(IN_PROCESS_VARIABLE, os.environ.get(IN_PROCESS_ENVIRONMENT, True))
+        if not boolean(setting, strict=False):
             return f"{IN_PROCESS_VARIABLE} is false"
         connection = getattr(self._connection, "_load_name", None) or getattr(self._connection, "transport", None)
         if connection not in LOCAL_CONNECTIONS:
