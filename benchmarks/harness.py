@@ -106,6 +106,7 @@ class Measurement:
     output: Any = None  # parsed stdout JSON of a script run
     error: str | None = None  # why the run does not count, if it does not
     workdir: Path | None = None
+    round_index: int | None = None  # the scenario round it was measured in (see run.run_scenario)
 
     @property
     def total_calls(self) -> int:

@@ -5,7 +5,10 @@
 
 A variant's *task cost* is its median wall time minus the median of the baseline play (the same
 play with only the debug task), so it is what the measured task or loop adds to a playbook. Ratios
-are taken between variants measured in the same run, interleaved round by round.
+to amazon.aws are paired: each round of a scenario runs every variant once, back to back, so a
+round gives one ours/theirs ratio of costs measured minutes apart at most; the ratio reported is
+the median over the rounds. This machine's speed changes by a third from one minute to the next
+(other tenants), which moves medians taken over a whole scenario far more than paired ratios.
 """
 
 from __future__ import annotations
@@ -108,6 +111,64 @@ class ScenarioResult:
             return (many.task_cpu - one.task_cpu) / (SEPARATE_TASKS - 1)
         return (many.task - one.task) / (SEPARATE_TASKS - 1)
 
+    def _runs_by_round(self, key: str | None) -> dict[int, Measurement]:
+        summary = self.get(key) if key else None
+        if summary is None:
+            return {}
+        return {run.round_index: run for run in summary.runs if run.round_index is not None}
+
+    def round_costs(self, key: str, cpu: bool = False, further: bool = False) -> dict[int, float]:
+        """The cost of ``key`` in each round, from that round's runs only (wall or CPU seconds).
+
+        A task's or loop's cost per item (its run minus the round's baseline run; the median
+        baseline when the scenario has none of its own), or with ``further`` the cost of each
+        separate task after the first.
+        """
+
+        def seconds_of(run: Measurement) -> float:
+            return run.cpu if cpu else run.wall
+
+        runs = self._runs_by_round(key)
+        if further:
+            many = self._runs_by_round(key + copies_suffix(SEPARATE_TASKS))
+            return {
+                index: (seconds_of(many[index]) - seconds_of(runs[index])) / (SEPARATE_TASKS - 1)
+                for index in runs.keys() & many.keys()
+            }
+        own = self._runs_by_round(self.scenario.baseline_key)
+        if own:
+            baselines = {index: seconds_of(run) for index, run in own.items()}
+        elif self.baseline is not None:
+            baselines = dict.fromkeys(runs, self.baseline_cpu if cpu else self.baseline)
+        else:
+            return {}
+        return {
+            index: (seconds_of(run) - baselines[index]) / self.scenario.items
+            for index, run in runs.items()
+            if index in baselines
+        }
+
+    def paired_ratio(self, key: str, other: str, cpu: bool = False, further: bool = False) -> PairedRatio | None:
+        """``key``'s cost over ``other``'s, round by round (see the module docstring)."""
+        ours, theirs = self.round_costs(key, cpu, further), self.round_costs(other, cpu, further)
+        ratios = [ours[index] / theirs[index] for index in sorted(ours.keys() & theirs.keys()) if theirs[index] > 0]
+        if not ratios:
+            return None
+        return PairedRatio(statistics.median(ratios), min(ratios), max(ratios), len(ratios))
+
+
+@dataclasses.dataclass(frozen=True)
+class PairedRatio:
+    """ours/theirs cost ratios of the rounds both were measured in: their median, lowest and highest."""
+
+    median: float
+    low: float
+    high: float
+    rounds: int
+
+    def describe(self) -> str:
+        return f"median of {self.rounds} per-round ratios, range {self.low:.2f}-{self.high:.2f}"
+
 
 def summarise(
     scenario: Scenario, runs: dict[str, list[Measurement]], global_baseline: tuple[float, float] | None
@@ -185,9 +246,10 @@ def comparison(result: ScenarioResult, summary: Summary) -> str:
         if result.scenario.account_size:
             notes.append(f"{times(ratio(summary.median, theirs.wall))} amazon.aws (wall)")
         else:
+            wall = result.paired_ratio(summary.variant.key, theirs.variant.key)
+            cpu = result.paired_ratio(summary.variant.key, theirs.variant.key, cpu=True)
             notes.append(
-                f"{times(ratio(summary.task, theirs.task))} amazon.aws "
-                f"(CPU {times(ratio(summary.task_cpu, theirs.task_cpu))})"
+                f"{times(wall.median if wall else None)} amazon.aws (CPU {times(cpu.median if cpu else None)})"
             )
     floor = result.get("floor")
     if floor is not None:
@@ -273,13 +335,6 @@ class Target:
         return {True: "PASS", False: "FAIL", None: "n/a"}[self.passed]
 
 
-def _ratio_target(name: str, limit: float, numerator: float | None, denominator: float | None, detail: str) -> Target:
-    value = ratio(numerator, denominator)
-    if value is None:
-        return Target(name, f"<= {limit}", NOT_MEASURED, None)
-    return Target(name, f"<= {limit}", f"{value:.3f}", value <= limit, detail)
-
-
 def check_targets(results: dict[str, ScenarioResult]) -> list[Target]:
     targets: list[Target] = []
     noop = results.get("noop-task")
@@ -302,11 +357,15 @@ def check_targets(results: dict[str, ScenarioResult]) -> list[Target]:
         elif result is not None and result.scenario.items > 1:
             what = "per item"
         ours_cost, their_cost = cost(result, key, further=further), cost(result, "amazon.aws", further=further)
-        cpu_ratio = ratio(cost(result, key, True, further), cost(result, "amazon.aws", True, further))
+        paired = result.paired_ratio(key, "amazon.aws", further=further) if result is not None else None
+        paired_cpu = result.paired_ratio(key, "amazon.aws", cpu=True, further=further) if result is not None else None
+        if paired is None:
+            return Target(name, f"<= {limit}", NOT_MEASURED, None)
         detail = (
-            f"{what} {seconds(ours_cost, 3)} s vs amazon.aws {seconds(their_cost, 3)} s; CPU ratio {times(cpu_ratio)}"
+            f"{paired.describe()}; {what} (medians) {seconds(ours_cost, 3)} s vs amazon.aws "
+            f"{seconds(their_cost, 3)} s; CPU ratio {times(paired_cpu.median if paired_cpu else None)}"
         )
-        return _ratio_target(name, limit, ours_cost, their_cost, detail)
+        return Target(name, f"<= {limit}", f"{paired.median:.3f}", paired.median <= limit, detail)
 
     targets += [
         ratio_target(
@@ -480,9 +539,10 @@ def reading(results: dict[str, ScenarioResult], targets: list[Target]) -> list[s
             "the module path"
         )
         if theirs is not None:
+            paired = [noop.paired_ratio(key, "amazon.aws") for key in ("in-process", "module")]
             sentence += (
-                f", against {theirs:.2f} s for amazon.aws ({times(ratio(inproc, theirs))} and "
-                f"{times(ratio(module, theirs))})"
+                f", against {theirs:.2f} s for amazon.aws ({times(paired[0].median if paired[0] else None)} and "
+                f"{times(paired[1].median if paired[1] else None)}, paired by round)"
             )
         lines.append(sentence + ".")
         further = [noop.further_task(key) for key in ("in-process", "module", "amazon.aws")]

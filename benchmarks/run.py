@@ -53,8 +53,10 @@ NOTES = [
     "median / min-max: wall time of the whole process. task s: median minus the median of the same play with "
     "only its debug task (the baseline), i.e. what the measured task or loop adds to a playbook; a loop's "
     "per-item cost is its task cost divided by the number of items (the first item included).",
-    "ratio: ours/amazon.aws task cost for the small scenarios; for whole-account reports ours/theirs whole wall "
-    "times (amazon.aws's loop over users, the plain-boto3 floor script).",
+    "ratio: ours/amazon.aws task cost for the small scenarios, paired: one ratio per round from that round's runs "
+    "(each variant's run minus the round's baseline run), and the median of those ratios; the targets show their "
+    "range too. For whole-account reports ours/theirs whole wall times (amazon.aws's loop over users, the "
+    "plain-boto3 floor script).",
     "API calls: IAM requests the proxy saw during the run (the run with the most calls, when they differ). "
     "peak RSS: ru_maxrss from wait4() of the run's process, i.e. the largest resident set of any process in its "
     "tree (the playbook process, its forked workers and the module processes they start), not their sum; the "
@@ -176,6 +178,7 @@ def run_scenario(ctx: Context, scenario: Scenario) -> dict[str, list[Measurement
             if scenario.before_run and (variant.tasks is not None or variant.script):  # not for the baseline play
                 this_run = scenario.before_run(ctx, run_vars, variant, round_index)
             measurement = measure(ctx, scenario, variant, this_run)
+            measurement.round_index = round_index
             runs[variant.key].append(measurement)
             calls = sum(measurement.calls.values())
             status = "ok" if measurement.error is None else "FAILED"

@@ -4,8 +4,10 @@
 
 from __future__ import annotations
 
+import collections
 import datetime
 import gc
+import gzip
 import os
 import socket
 from pathlib import Path
@@ -552,14 +554,46 @@ def test_describe_failure_without_sdk(monkeypatch: pytest.MonkeyPatch) -> None:
 def count_model_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The paths of the botocore data files read from now on."""
     reads: list[str] = []
-    original = botocore.loaders.JSONFileLoader.load_file
+    original = _aws.ModelFileLoader.load_file
 
     def load_file(self: Any, file_path: str) -> Any:
         reads.append(file_path)
         return original(self, file_path)
 
-    monkeypatch.setattr(botocore.loaders.JSONFileLoader, "load_file", load_file)
+    monkeypatch.setattr(_aws.ModelFileLoader, "load_file", load_file)
     return reads
+
+
+def _key_order(value: Any) -> Any:
+    """``value`` with every mapping turned into a list of (key, value) pairs, so that == compares order too."""
+    if isinstance(value, dict):
+        return [(key, _key_order(item)) for key, item in value.items()]
+    if isinstance(value, list):
+        return [_key_order(item) for item in value]
+    return value
+
+
+@pytest.mark.parametrize(
+    "relative_path",
+    ["endpoints", "partitions", "iam/2010-05-08/service-2", "iam/2010-05-08/paginators-1"],
+)
+def test_model_file_loader_reads_what_botocore_reads(relative_path: str) -> None:
+    path = os.path.join(botocore.loaders.Loader.BUILTIN_DATA_PATH, relative_path)
+    ours = _aws.ModelFileLoader().load_file(path)
+    botocores = botocore.loaders.JSONFileLoader().load_file(path)
+    assert ours is not None
+    assert isinstance(ours, dict) and not isinstance(ours, collections.OrderedDict)
+    assert _key_order(ours) == _key_order(botocores)
+
+
+def test_model_file_loader_prefers_plain_json_and_misses_quietly(tmp_path: Path) -> None:
+    loader = _aws.ModelFileLoader()
+    assert loader.load_file(str(tmp_path / "absent")) is None
+    with gzip.open(tmp_path / "model.json.gz", "wb") as stream:
+        stream.write(b'{"from": "gzip", "b": 1, "a": 2}')
+    assert list(loader.load_file(str(tmp_path / "model")).items()) == [("from", "gzip"), ("b", 1), ("a", 2)]
+    (tmp_path / "model.json").write_text('{"from": "json"}', encoding="utf-8")
+    assert loader.load_file(str(tmp_path / "model")) == {"from": "json"}
 
 
 def test_data_loader_lists_only_iam(clean_aws_env: Path) -> None:
