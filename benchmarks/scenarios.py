@@ -30,7 +30,7 @@ GROUPS = {"keyguard": "group/keyguard.aws.aws", "amazon": "group/amazon.aws.aws"
 DEBUG_TASK = {"name": "baseline debug", "ansible.builtin.debug": {"msg": "benchmark"}}
 PING_TASK = {"name": "ping", "ansible.builtin.ping": {}}
 LOOP_ITEMS = 20
-SEPARATE_TASKS = 5
+SEPARATE_TASKS = 10
 ACCOUNT_SIZES = (100, 400, 1600)
 THEIR_LOOP_SIZE = 200  # amazon.aws's loop over users is only measured at this account size (make bench-compare)
 

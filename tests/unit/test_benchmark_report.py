@@ -30,7 +30,8 @@ def build_result(report: ModuleType, walls: dict[str, list[float | None]], items
     scenarios, harness = sys.modules["scenarios"], sys.modules["harness"]
     variants = []
     for key in walls:
-        variants.append(scenarios.Variant(key, key, copies=scenarios.SEPARATE_TASKS if key.endswith("-x5") else 1))
+        many = key.endswith(scenarios.copies_suffix(scenarios.SEPARATE_TASKS))
+        variants.append(scenarios.Variant(key, key, copies=scenarios.SEPARATE_TASKS if many else 1))
     scenario = scenarios.Scenario("s", "s", "", variants, items=items)
     runs = {}
     for key, values in walls.items():
@@ -85,14 +86,17 @@ def test_paired_ratio_per_item_and_further_tasks(report: ModuleType) -> None:
     assert loop.round_costs("module") == {0: pytest.approx(0.5), 1: pytest.approx(0.4)}
     assert loop.paired_ratio("module", "amazon.aws").median == pytest.approx(0.45)
 
+    scenarios = sys.modules["scenarios"]
+    many = scenarios.copies_suffix(scenarios.SEPARATE_TASKS)
+    further = scenarios.SEPARATE_TASKS - 1
     tasks = build_result(
         report,
         {
             "debug": [1.0, 1.0],
             "module": [2.0, 2.5],
-            "module-x5": [4.0, 4.5],  # each further task: 0.5 s in both rounds
+            f"module{many}": [2.0 + further * 0.5, 2.5 + further * 0.5],  # each further task: 0.5 s
             "amazon.aws": [2.0, 2.0],
-            "amazon.aws-x5": [6.0, 6.0],  # 1.0 s
+            f"amazon.aws{many}": [2.0 + further * 1.0, 2.0 + further * 1.0],
         },
     )
     assert tasks.round_costs("module", further=True) == {0: pytest.approx(0.5), 1: pytest.approx(0.5)}
