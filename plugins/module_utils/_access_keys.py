@@ -102,6 +102,12 @@ class KeyRequest:
         request.validate()
         return request
 
+    def input_warnings(self) -> list[str]:
+        """Options given that cannot take effect together: harmless, so said rather than refused."""
+        if self.previous_keys_idle_hours and self.previous_keys == "keep":
+            return ["previous_keys_idle_hours has no effect with previous_keys=keep: no previous key is retired"]
+        return []
+
     @property
     def manages_lifecycle(self) -> bool:
         """The task rotates keys or manages previous keys, so it may delete an Inactive key to make room."""
@@ -700,6 +706,7 @@ def ensure_access_keys(
                 last_used[key.access_key_id] = read_last_use(client, key.access_key_id)
         raise AwsError(key_limit_message(user_name, exc.keys, last_used)) from None
 
+    changes = dataclasses.replace(changes, warnings=request.input_warnings() + changes.warnings)
     if check_mode or not changes.actions:
         after = project(current.keys, changes.actions, user_name)
         return _result(request, user_name, current.keys, after, changes)

@@ -103,6 +103,12 @@ class ReportRequest:
         if not 1 <= self.max_workers <= MAX_WORKERS_LIMIT:
             raise AwsError(f"max_workers must be between 1 and {MAX_WORKERS_LIMIT}, got {self.max_workers}")
 
+    def input_warnings(self) -> list[str]:
+        """Options given that cannot take effect together: harmless, so said rather than refused."""
+        if self.exact_last_used and not self.include_last_used:
+            return ["exact_last_used has no effect with include_last_used=false: no last use is looked up"]
+        return []
+
     def filters(self) -> dict[str, t.Any]:
         names = ("user_name", "access_key_id", "path_prefix", "status", "older_than_days", "unused_for_days")
         return {name: getattr(self, name) for name in names if getattr(self, name) is not None}
@@ -330,8 +336,9 @@ def build_report(collected: Collected, request: ReportRequest) -> dict[str, t.An
     filters = request.filters()
     if filters:
         result["filters"] = filters
-    if collected.warnings:
-        result["warnings"] = list(collected.warnings)
+    warnings = request.input_warnings() + collected.warnings
+    if warnings:
+        result["warnings"] = warnings
     return result
 
 

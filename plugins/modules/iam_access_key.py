@@ -29,6 +29,8 @@ options:
     description:
       - An access key ID (16-128 upper-case letters and digits). IAM chooses key ids, so a key with this id must
         already exist unless O(state=absent).
+      - Without O(user_name), the key's owner is looked up first with C(GetAccessKeyLastUsed), one more call (and
+        one more IAM permission) than with both.
     type: str
     aliases: [access_key_id]
   description:
@@ -76,6 +78,7 @@ options:
         never used counts as idle.
       - A key still in use is left as it is, listed in RV(retained_access_key_ids) and named in a warning with its
         last use.
+      - Has no effect with O(previous_keys=keep); the task then says so in a warning.
     type: int
     default: 0
 notes:

@@ -58,6 +58,7 @@ options:
     description:
       - Look up every key's last use with C(GetAccessKeyLastUsed) instead of the credential report. Exact, but one
         call per key.
+      - Has no effect with O(include_last_used=false); the task then says so in a warning.
     type: bool
     default: false
   max_workers:

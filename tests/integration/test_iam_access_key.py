@@ -912,3 +912,37 @@ def test_access_key_id_alias_as_in_amazon_aws(run_playbook, proxy, iam):
     (reported,) = result.task("report")["access_keys"]
     assert (reported["access_key_id"], reported["user_name"], reported["status"]) == (key_id, USER, "Inactive")
     assert "deactivate" in [action["action"] for action in result.task("deactivate")["actions"]]
+
+
+def test_options_that_cannot_take_effect_are_accepted_with_a_warning(run_playbook, iam, checkpoints):
+    """Harmless conflicts: the task does what the other options say, and a warning says which option was ignored."""
+    arrange(iam, USER, ("Active", "ci"), ("Inactive", None))
+    tasks = [
+        task("idle hours with keep", user_name=USER, description="ci", previous_keys_idle_hours=24),
+        {
+            "name": "exact without last use",
+            "keyguard.aws.iam_access_key_info": {
+                "user_name": USER,
+                "include_last_used": False,
+                "exact_last_used": True,
+            },
+        },
+    ]
+    result = run_playbook(checkpoints.around(tasks))
+
+    assert result.rc == 0, result.summary()
+    outcome = _assert_ok_unchanged(result, checkpoints, "idle hours with keep")
+    assert outcome["warnings"] == [
+        "previous_keys_idle_hours has no effect with previous_keys=keep: no previous key is retired"
+    ]
+    report = result.task("exact without last use")
+    assert report["warnings"] == [
+        "exact_last_used has no effect with include_last_used=false: no last use is looked up"
+    ]
+    assert [(key["access_key_id"], key["status"]) for key in report["access_keys"]] == [
+        (key["AccessKeyId"], key["Status"])
+        for key in sorted(iam.list_access_keys(UserName=USER)["AccessKeyMetadata"], key=lambda key: key["CreateDate"])
+    ]
+    assert "GetAccessKeyLastUsed" not in checkpoints.actions("exact without last use")
+    assert checkpoints.writes("exact without last use") == []
+    assert checkpoints.state("exact without last use") == checkpoints.state("start")

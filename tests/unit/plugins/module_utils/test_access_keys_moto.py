@@ -440,6 +440,26 @@ def test_noop_reconcile_by_user_name_makes_two_reads(client: t.Any, calls: CallL
     assert calls.operations == ["ListAccessKeys", "ListUserTags"]
 
 
+def test_idle_hours_with_previous_keys_keep_is_said_to_have_no_effect(
+    client: t.Any, calls: CallLog, reader: t.Any
+) -> None:
+    make_user(reader, USER, [("Active", "ci")])
+    before = iam_keys(reader, USER)
+    params = {"user_name": USER, "state": "present", "description": "ci", "previous_keys_idle_hours": 24}
+    result = ensure_access_keys(params, client=client)
+    assert result["changed"] is False
+    assert result["warnings"] == [
+        "previous_keys_idle_hours has no effect with previous_keys=keep: no previous key is retired"
+    ]
+    assert iam_keys(reader, USER) == before
+    assert calls.operations == ["ListAccessKeys", "ListUserTags"]  # no last use is read for the idle guard
+
+    calls.clear()
+    params["previous_keys"] = "deactivate"
+    assert "warnings" not in ensure_access_keys(params, client=client)
+    assert iam_keys(reader, USER) == before
+
+
 def test_noop_reconcile_user_without_keys_makes_two_reads(client: t.Any, calls: CallLog, reader: t.Any) -> None:
     make_user(reader, USER)
     result = ensure_access_keys({"user_name": USER, "state": "absent"}, client=client)

@@ -863,6 +863,22 @@ def test_whole_account_exact_and_path_prefix(
     ]
 
 
+def test_exact_last_used_without_last_use_is_said_to_have_no_effect(
+    client: t.Any, calls: list[str], reader: t.Any, shared_session: botocore.session.Session
+) -> None:
+    names = make_account(reader, shared_session, 2)
+    result = report_access_keys({"include_last_used": False, "exact_last_used": True}, client=client)
+    assert result["warnings"] == [
+        "exact_last_used has no effect with include_last_used=false: no last use is looked up"
+    ]
+    assert "GetAccessKeyLastUsed" not in calls
+    in_iam = sorted(
+        key["AccessKeyId"] for name in names for key in reader.list_access_keys(UserName=name)["AccessKeyMetadata"]
+    )
+    assert sorted(entry["access_key_id"] for entry in result["access_keys"]) == in_iam
+    assert "warnings" not in report_access_keys({"exact_last_used": True}, client=client)
+
+
 def test_whole_account_keys_created_in_the_same_second_are_looked_up(
     client: t.Any, calls: list[str], reader: t.Any, shared_session: botocore.session.Session
 ) -> None:
