@@ -558,7 +558,8 @@ class Applied:
 
 
 def apply(client: t.Any, user_name: str, actions: list[Action], known_key_ids: t.Iterable[str] = ()) -> Applied:
-    """Carry out ``actions`` in order. A failure after a key was created still hands back its secret.
+    """Carry out ``actions`` in order. A failure after a key was created still hands back its secret,
+    unless the failure was setting that key's description: then the key is deleted again.
 
     ``known_key_ids`` are the user's keys before the run; a key outside them that appears after an
     ambiguous CreateAccessKey failure has a secret nobody received, and is deleted.
@@ -572,6 +573,8 @@ def apply(client: t.Any, user_name: str, actions: list[Action], known_key_ids: t
             else:
                 _apply_one(client, user_name, action, applied)
         except AwsError as exc:
+            if action.action == "describe" and applied.created is not None and action.access_key_id is None:
+                _withdraw_created_key(client, user_name, applied, exc)
             if applied.secret_access_key is not None:
                 exc.result.update(
                     access_key=applied.created.to_result() if applied.created else None,
@@ -614,6 +617,35 @@ def _create_key(client: t.Any, user_name: str, known: set[str], applied: Applied
         applied.secret_access_key = response["SecretAccessKey"]
         applied.actions.append(Action("create", applied.created.access_key_id))
         return
+
+
+def _withdraw_created_key(client: t.Any, user_name: str, applied: Applied, failure: AwsError) -> None:
+    """The key this run created could not be given its description: delete it, and say so in ``failure``.
+
+    Without its description the key is outside the task's scope, so a re-run would create another one
+    beside it. Its secret has not been returned yet, so nobody can be using it. If the delete fails
+    too, the key stays and ``apply`` hands back its secret.
+    """
+    key_id = applied.created.access_key_id
+    try:
+        _delete_key(client, user_name, key_id, had_description=False)
+    except AwsError as exc:
+        failure.message += (
+            f"; access key {key_id}, created by this task without its description, could not be deleted "
+            f"either ({exc.message}): its secret is returned"
+        )
+        return
+    try:  # the description may have been set although its response was lost; nothing depends on this
+        call(client, "UntagUser", UserName=user_name, TagKeys=[key_id])
+    except AwsError:
+        pass
+    applied.actions.append(Action("delete", key_id))
+    applied.created = None
+    applied.secret_access_key = None
+    failure.message += (
+        f"; access key {key_id}, created by this task, was deleted again, so no key is left without its "
+        "description and a re-run starts afresh"
+    )
 
 
 def _apply_one(client: t.Any, user_name: str, action: Action, applied: Applied) -> None:

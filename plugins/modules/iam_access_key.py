@@ -227,7 +227,10 @@ access_keys:
 secret_access_key:
   description:
     - The secret access key of the key created by this run. IAM never returns it again, so store it now.
-    - Also returned when a later step of the same run failed, so the secret is never lost.
+    - Also returned when a later step of the same run failed, so the secret is never lost. If the step that failed
+      was giving the new key its O(description), the task deletes the key again instead (it would be out of the
+      task's scope, and a re-run would create another) and returns no secret; only if that delete fails too is
+      the key kept and its secret returned.
   returned: when a key was created (never in check mode)
   type: str
   sample: wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY

@@ -351,36 +351,65 @@ def test_lost_responses_leave_no_orphan_and_no_duplicate(path, run_playbook, pro
     assert len(made) == 1 + 2 + 3  # bob's, alice's orphan and key, the three orphans of "create, all lost"
 
 
-def test_a_task_failing_after_it_made_a_key_returns_the_secret_and_reports_the_change(run_playbook, proxy, moto, iam):
-    """IAM refuses to tag the new key (every TagUser fails). The key exists, so the task must hand back its secret,
-    and, having changed IAM, say so: changed=true on a failed result is how Ansible reports a partial change."""
-    users = ["carol", "dave"]
-    for user in users:
-        iam.create_user(UserName=user)
-    proxy.add_fault("service_failure", action="TagUser")
-    tasks = [
-        {"name": "carol, in-process", MODULE: {"user_name": "carol", "description": "ci"}, "ignore_errors": True},
+def _describe_new_key_tasks(in_process_user: str, module_user: str) -> list[dict[str, Any]]:
+    return [
+        {"name": f"{in_process_user}, in-process", MODULE: {"user_name": in_process_user, "description": "ci"}},
         {
-            "name": "dave, as a module",
-            MODULE: {"user_name": "dave", "description": "ci"},
-            "ignore_errors": True,
+            "name": f"{module_user}, as a module",
+            MODULE: {"user_name": module_user, "description": "ci"},
             "vars": AS_MODULE,
         },
     ]
+
+
+def test_a_task_failing_to_describe_its_new_key_deletes_it_or_returns_the_secret(run_playbook, proxy, moto, iam):
+    """IAM refuses to tag the new key (every TagUser fails). The task deletes the key again, so that no key is left
+    outside the task's scope (a re-run would add another); if the delete fails too, the key stays and the task hands
+    back its secret. Either way it changed IAM and says so: changed=true on a failed result is how Ansible reports a
+    partial change."""
+    users = ["carol", "dave", "erin", "frank"]
+    for user in users:
+        iam.create_user(UserName=user)
+    proxy.add_fault("service_failure", action="TagUser")
+    tasks = [{**task, "ignore_errors": True} for task in _describe_new_key_tasks("carol", "dave")]
     result = run_playbook(tasks)
     assert result.rc == 0, result.summary()
     made = moto_keys(moto)
-    for user, name in zip(users, ("carol, in-process", "dave, as a module")):
-        failed = result.task(name)
+    assert len(made) == 2
+    for task in tasks:
+        failed = result.task(task["name"])
+        ((created, key_id), deleted) = pairs(failed["actions"])
+        assert (created, deleted) == ("create", ("delete", key_id))
+        assert made[key_id]["user"] == task[MODULE]["user_name"]
+        assert failed["failed"] is True
+        assert failed["changed"] is True
+        assert failed["msg"].startswith("iam:TagUser failed: ServiceFailure: "), failed["msg"]
+        assert failed["msg"].endswith(
+            f"access key {key_id}, created by this task, was deleted again, so no key is "
+            "left without its description and a re-run starts afresh"
+        ), failed["msg"]
+        assert "secret_access_key" not in failed and "access_key" not in failed
+        assert read_user(iam, task[MODULE]["user_name"]).keys == []
+
+    proxy.add_fault("service_failure", action="DeleteAccessKey")
+    tasks = [{**task, "ignore_errors": True} for task in _describe_new_key_tasks("erin", "frank")]
+    result = run_playbook(tasks)
+    assert result.rc == 0, result.summary()
+    made = moto_keys(moto)
+    assert len(made) == 4
+    for task in tasks:
+        failed = result.task(task["name"])
         key_id = failed["access_key"]["access_key_id"]
         assert failed["failed"] is True
+        assert failed["changed"] is True
         assert failed["msg"].startswith("iam:TagUser failed: ServiceFailure: "), failed["msg"]
+        assert (
+            f"access key {key_id}, created by this task without its description, could not be deleted"
+            in (failed["msg"])
+        )
         assert pairs(failed["actions"]) == [("create", key_id)]
         assert failed["secret_access_key"] == made[key_id]["secret"]
-        assert read_user(iam, user).summary() == [(key_id, "Active", None)]
-    assert len(made) == 2
-    # fails today: both tasks report changed=false although their actions list the key they made
-    assert [result.task(name)["changed"] for name in ("carol, in-process", "dave, as a module")] == [True, True]
+        assert read_user(iam, task[MODULE]["user_name"]).summary() == [(key_id, "Active", None)]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import botocore.config
 import botocore.exceptions
 import botocore.session
 import pytest
+from freezegun import freeze_time
 from moto import mock_aws
 
 from ansible_collections.keyguard.aws.plugins.module_utils._access_keys import (
@@ -672,10 +673,11 @@ def denied(operation: str, message: str) -> botocore.exceptions.ClientError:
     )
 
 
-def test_failure_after_create_hands_back_the_secret(
+def test_description_failure_after_create_deletes_the_new_key(
     client: t.Any, calls: CallLog, reader: t.Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     make_user(reader, USER)
+    real_tag_user = client.tag_user
 
     def tag_user(**_kwargs: t.Any) -> t.NoReturn:
         raise denied("TagUser", TAG_DENIED)
@@ -684,10 +686,55 @@ def test_failure_after_create_hands_back_the_secret(
     with pytest.raises(AwsError) as excinfo:
         ensure_access_keys({"user_name": USER, "description": "ci"}, client=client)
     exc = excinfo.value
-    assert str(exc) == f"iam:TagUser failed: AccessDenied: {TAG_DENIED}"
+    created = exc.result["actions"][0]["access_key_id"]
+    bodies = zip(calls.operations, calls.bodies)
+    deleted = [body.get("AccessKeyId") for name, body in bodies if name == "DeleteAccessKey"]
+    assert deleted == [created]
+    assert str(exc) == (
+        f"iam:TagUser failed: AccessDenied: {TAG_DENIED}; access key {created}, created by this task, was deleted "
+        "again, so no key is left without its description and a re-run starts afresh"
+    )
     assert exc.code == "AccessDenied"
+    assert exc.result == {
+        "actions": [{"action": "create", "access_key_id": created}, {"action": "delete", "access_key_id": created}],
+        "changed": True,
+    }
+    assert iam_keys(reader, USER) == []
+    assert iam_tags(reader, USER) == {}
+    assert calls.writes == ["CreateAccessKey", "DeleteAccessKey", "UntagUser"]
 
+    # Once tagging works, a re-run creates the one key the task asks for.
+    monkeypatch.setattr(client, "tag_user", real_tag_user)
+    result = ensure_access_keys({"user_name": USER, "description": "ci"}, client=client)
+    (key,) = iam_keys(reader, USER)
+    assert (key["access_key_id"], key["description"]) == (result["access_key"]["access_key_id"], "ci")
+    assert "secret_access_key" in result
+
+
+def test_failure_after_create_hands_back_the_secret_when_the_key_cannot_be_deleted(
+    client: t.Any, calls: CallLog, reader: t.Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_user(reader, USER)
+    delete_denied = "User: arn:aws:iam::123456789012:user/ci is not authorized to perform: iam:DeleteAccessKey"
+
+    def tag_user(**_kwargs: t.Any) -> t.NoReturn:
+        raise denied("TagUser", TAG_DENIED)
+
+    def delete_access_key(**_kwargs: t.Any) -> t.NoReturn:
+        raise denied("DeleteAccessKey", delete_denied)
+
+    monkeypatch.setattr(client, "tag_user", tag_user)
+    monkeypatch.setattr(client, "delete_access_key", delete_access_key)
+    with pytest.raises(AwsError) as excinfo:
+        ensure_access_keys({"user_name": USER, "description": "ci"}, client=client)
+    exc = excinfo.value
     (created,) = iam_keys(reader, USER)  # the key exists in IAM, undescribed
+    assert str(exc) == (
+        f"iam:TagUser failed: AccessDenied: {TAG_DENIED}; access key {created['access_key_id']}, created by this "
+        f"task without its description, could not be deleted either (iam:DeleteAccessKey failed: AccessDenied: "
+        f"{delete_denied}): its secret is returned"
+    )
+    assert exc.code == "AccessDenied"
     assert created["status"] == "Active"
     assert created["description"] is None
     assert iam_tags(reader, USER) == {}
@@ -698,6 +745,31 @@ def test_failure_after_create_hands_back_the_secret(
     assert len(secret) == 40
     assert secret not in str(exc)
     assert calls.operations.count("CreateAccessKey") == 1
+
+
+def test_failure_after_the_new_key_is_described_hands_back_the_secret(
+    client: t.Any, calls: CallLog, reader: t.Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with freeze_time(datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=2)):
+        (old,) = make_user(reader, USER, [("Active", "ci")])
+    message = "User: arn:aws:iam::123456789012:user/ci is not authorized to perform: iam:UpdateAccessKey"
+
+    def update_access_key(**_kwargs: t.Any) -> t.NoReturn:
+        raise denied("UpdateAccessKey", message)
+
+    monkeypatch.setattr(client, "update_access_key", update_access_key)
+    params = {"user_name": USER, "description": "ci", "rotate_after_days": 1, "previous_keys": "deactivate"}
+    with pytest.raises(AwsError) as excinfo:
+        ensure_access_keys(params, client=client)
+    exc = excinfo.value
+    assert str(exc) == f"iam:UpdateAccessKey failed: AccessDenied: {message}"
+    keys = iam_keys(reader, USER)
+    assert [(key["status"], key["description"]) for key in keys] == [("Active", "ci"), ("Active", "ci")]
+    new = keys[1]
+    assert keys[0]["access_key_id"] == old
+    assert exc.result["access_key"] == new  # the new key stays: it is described, so a re-run sees it
+    assert len(exc.result["secret_access_key"]) == 40
+    assert [action["action"] for action in exc.result["actions"]] == ["create", "describe"]
 
 
 def test_failure_part_way_reports_the_actions_done(
