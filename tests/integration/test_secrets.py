@@ -31,7 +31,7 @@ def random_secret(length: int) -> str:
     return "".join(secrets.choice(ALPHABET) for _index in range(length))
 
 
-USERS = ("alice", "bob", "carol")
+USERS = ("alice", "bob", "carol", "dave")
 TEAM_TAG = {"Key": "team", "Value": "payments"}
 # Files the test itself writes with the inputs in them: not output
 INPUT_FILES = frozenset({"playbook.yml", "extra_vars.json"})
@@ -78,7 +78,13 @@ def flows(hooks: Hooks) -> list[dict[str, Any]]:
             INFO_MODULE: {"user_name": "ghost", **from_environment},
             "ignore_errors": True,
         },
-        # TagUser fails after the key was made: the task fails, and still hands back the secret
+        # TagUser fails after the key was made: the task deletes the key again, its secret never shown
+        {
+            "name": "fails after create, withdrawn",
+            MODULE: {"user_name": "dave", "description": "ci", "state": "active"},
+            "ignore_errors": True,
+        },
+        # TagUser fails after the key was made, and so does deleting it: the task fails and hands back the secret
         {
             "name": "fails after create, shown",
             MODULE: {"user_name": "carol", "description": "ci", "state": "active"},
@@ -140,11 +146,20 @@ def test_no_secret_leaks(path, run_playbook, proxy, moto, iam):
     workdir = run_playbook.tmp_path / f"playbook-{len(run_playbook.runs) + 1}"  # the directory of the coming run
     log_file = workdir / "ansible.log"
 
-    def fail_tagging():
-        proxy.clear_faults()
-        proxy.add_fault("service_failure", action="TagUser")
+    def fail(*actions: str):
+        def arm():
+            proxy.clear_faults()
+            for action in actions:
+                proxy.add_fault("service_failure", action=action)
 
-    before = {"rotate, shown": lambda: moto.advance(days=2), "fails after create, shown": fail_tagging}
+        return arm
+
+    before = {
+        "rotate, shown": lambda: moto.advance(days=2),
+        "fails after create, withdrawn": fail("TagUser"),
+        "fails after create, shown": fail("TagUser", "DeleteAccessKey"),
+        "delete, secret inputs": proxy.clear_faults,
+    }
     with Hooks(proxy, iam, USERS) as hooks:
         result = run_playbook(
             hooks.around(flows(hooks), before=before),
@@ -169,6 +184,10 @@ def test_no_secret_leaks(path, run_playbook, proxy, moto, iam):
         assert outcome["actions"][-1]["action"] in ("create", "delete"), (name, outcome)
         shown[outcome["secret_access_key"]] = name
     assert result.task("fails after create, shown")["failed"] is True
+    withdrawn = result.task("fails after create, withdrawn")
+    assert withdrawn["failed"] is True
+    assert [action["action"] for action in withdrawn["actions"]] == ["create", "delete"]
+    assert "secret_access_key" not in withdrawn
     for name in ("create, no_log", "rotate, no_log"):
         assert result.record(name)["status"] == "changed", name
         assert "secret_access_key" not in result.task(name), name
@@ -181,9 +200,9 @@ def test_no_secret_leaks(path, run_playbook, proxy, moto, iam):
         assert result.task(name)["failed"] is True, name
     assert result.task("info, account, environment credentials")["count"] == 3
     made = moto_keys(moto)
-    assert len(made) == 5  # alice: 2, bob: 2, carol: 1
+    assert len(made) == 6  # alice: 2, bob: 2, carol: 1, dave: 1 (deleted again)
     hidden = [key["secret"] for key in made.values() if key["secret"] not in shown]
-    assert len(hidden) == 2  # bob's two keys, made by no_log tasks
+    assert len(hidden) == 3  # bob's two keys, made by no_log tasks, and dave's, deleted before it was shown
 
     blobs = captured(workdir, result)
     log = blobs.get("ansible.log", "")
