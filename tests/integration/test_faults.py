@@ -351,15 +351,27 @@ def test_lost_responses_leave_no_orphan_and_no_duplicate(path, run_playbook, pro
     assert len(made) == 1 + 2 + 3  # bob's, alice's orphan and key, the three orphans of "create, all lost"
 
 
-def _describe_new_key_tasks(in_process_user: str, module_user: str) -> list[dict[str, Any]]:
-    return [
-        {"name": f"{in_process_user}, in-process", MODULE: {"user_name": in_process_user, "description": "ci"}},
+def _describe_new_keys(run_playbook, moto, in_process_user: str, module_user: str, keys_made: int):
+    """Create a described key for each user (in-process, then as a module), letting the tasks fail; return the
+    tasks, the run and every key moto made so far (``keys_made`` of them)."""
+    tasks = [
+        {
+            "name": f"{in_process_user}, in-process",
+            MODULE: {"user_name": in_process_user, "description": "ci"},
+            "ignore_errors": True,
+        },
         {
             "name": f"{module_user}, as a module",
             MODULE: {"user_name": module_user, "description": "ci"},
+            "ignore_errors": True,
             "vars": AS_MODULE,
         },
     ]
+    result = run_playbook(tasks)
+    assert result.rc == 0, result.summary()
+    made = moto_keys(moto)
+    assert len(made) == keys_made
+    return tasks, result, made
 
 
 def test_a_task_failing_to_describe_its_new_key_deletes_it_or_returns_the_secret(run_playbook, proxy, moto, iam):
@@ -367,15 +379,10 @@ def test_a_task_failing_to_describe_its_new_key_deletes_it_or_returns_the_secret
     outside the task's scope (a re-run would add another); if the delete fails too, the key stays and the task hands
     back its secret. Either way it changed IAM and says so: changed=true on a failed result is how Ansible reports a
     partial change."""
-    users = ["carol", "dave", "erin", "frank"]
-    for user in users:
+    for user in ("carol", "dave", "erin", "frank"):
         iam.create_user(UserName=user)
     proxy.add_fault("service_failure", action="TagUser")
-    tasks = [{**task, "ignore_errors": True} for task in _describe_new_key_tasks("carol", "dave")]
-    result = run_playbook(tasks)
-    assert result.rc == 0, result.summary()
-    made = moto_keys(moto)
-    assert len(made) == 2
+    tasks, result, made = _describe_new_keys(run_playbook, moto, "carol", "dave", keys_made=2)
     for task in tasks:
         failed = result.task(task["name"])
         ((created, key_id), deleted) = pairs(failed["actions"])
@@ -392,11 +399,7 @@ def test_a_task_failing_to_describe_its_new_key_deletes_it_or_returns_the_secret
         assert read_user(iam, task[MODULE]["user_name"]).keys == []
 
     proxy.add_fault("service_failure", action="DeleteAccessKey")
-    tasks = [{**task, "ignore_errors": True} for task in _describe_new_key_tasks("erin", "frank")]
-    result = run_playbook(tasks)
-    assert result.rc == 0, result.summary()
-    made = moto_keys(moto)
-    assert len(made) == 4
+    tasks, result, made = _describe_new_keys(run_playbook, moto, "erin", "frank", keys_made=4)
     for task in tasks:
         failed = result.task(task["name"])
         key_id = failed["access_key"]["access_key_id"]
