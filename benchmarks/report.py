@@ -358,9 +358,9 @@ def check_targets(results: dict[str, ScenarioResult]) -> list[Target]:
             what = "per item"
         ours_cost, their_cost = cost(result, key, further=further), cost(result, "amazon.aws", further=further)
         paired = result.paired_ratio(key, "amazon.aws", further=further) if result is not None else None
-        paired_cpu = result.paired_ratio(key, "amazon.aws", cpu=True, further=further) if result is not None else None
         if paired is None:
             return Target(name, f"<= {limit}", NOT_MEASURED, None)
+        paired_cpu = result.paired_ratio(key, "amazon.aws", cpu=True, further=further)
         detail = (
             f"{paired.describe()}; {what} (medians) {seconds(ours_cost, 3)} s vs amazon.aws "
             f"{seconds(their_cost, 3)} s; CPU ratio {times(paired_cpu.median if paired_cpu else None)}"
