@@ -341,7 +341,7 @@ def _plan_for_scope(
     result = Plan([], rotated=rotate)
     remaining = list(keys)
     if needs_key:
-        result.actions.extend(_make_room(remaining, scope, request, user_name))
+        result.actions.extend(_make_room(remaining, scope, current, request, user_name, now, last_used))
         remaining = [key for key in remaining if key.access_key_id not in _deleted_ids(result.actions)]
         result.actions.append(Action("create", None))
         if request.description is not None:
@@ -363,15 +363,43 @@ def _deleted_ids(actions: list[Action]) -> set[str | None]:
     return {action.access_key_id for action in actions if action.action == "delete"}
 
 
-def _make_room(keys: list[AccessKey], scope: list[AccessKey], request: KeyRequest, user_name: str) -> list[Action]:
-    """Delete the oldest Inactive key in scope when the user is at IAM's limit, if the task manages the lifecycle."""
+def _make_room(
+    keys: list[AccessKey],
+    scope: list[AccessKey],
+    current: AccessKey | None,
+    request: KeyRequest,
+    user_name: str,
+    now: datetime.datetime,
+    last_used: dict[str, LastUse],
+) -> list[Action]:
+    """When the user is at IAM's limit and the task manages the lifecycle, delete one key in scope first.
+
+    The oldest Inactive key goes first. Failing that, a previous key that ``previous_keys`` retires in this run
+    anyway (Active, not the current key, idle per the idle guard) is deleted before the create instead of after it,
+    so a daily rotation with the idle guard converges at the limit. A key in use is never touched.
+    """
     if len(keys) < MAX_KEYS_PER_USER:
         return []
-    inactive = [key for key in sort_keys(scope) if key.status == INACTIVE]
-    if not request.manages_lifecycle or not inactive:
+    if not request.manages_lifecycle:
         raise KeyLimitError(user_name, keys)
-    oldest = inactive[0]
+    candidates = [key for key in sort_keys(scope) if key.status == INACTIVE]
+    if request.previous_keys != "keep":
+        current_id = current.access_key_id if current else None
+        candidates += [
+            key
+            for key in sort_keys(scope)
+            if key.status == ACTIVE and key.access_key_id != current_id and _is_idle(key, request, now, last_used)
+        ]
+    if not candidates:
+        raise KeyLimitError(user_name, keys)
+    oldest = candidates[0]
     return [Action("delete", oldest.access_key_id, oldest.description)]
+
+
+def _is_idle(key: AccessKey, request: KeyRequest, now: datetime.datetime, last_used: dict[str, LastUse]) -> bool:
+    """The idle guard: never used, or last used at least previous_keys_idle_hours ago."""
+    use = last_used.get(key.access_key_id, LastUse())
+    return use.date is None or (now - use.date).total_seconds() / 3600 >= request.previous_keys_idle_hours
 
 
 def _retire_previous_keys(
@@ -385,9 +413,8 @@ def _retire_previous_keys(
     for key in previous:
         if request.previous_keys == "deactivate" and key.status == INACTIVE:
             continue
-        use = last_used.get(key.access_key_id, LastUse())
-        idle_hours = None if use.date is None else (now - use.date).total_seconds() / 3600
-        if idle_hours is not None and idle_hours < request.previous_keys_idle_hours:
+        if not _is_idle(key, request, now, last_used):
+            use = last_used[key.access_key_id]
             result.retained.append(key.access_key_id)
             result.warnings.append(
                 f"kept previous access key {key.access_key_id} of user {key.user_name} ({key.status}): "
@@ -722,10 +749,17 @@ def ensure_access_keys(
         return _result(request, request.user_name, [], [], Plan([]))
 
     current = read_user_keys(client, user_name, always_read_tags=request.state == "absent")
+    missing_user_warnings = []
     if not current.exists:
         if request.state == "absent":
             return _result(request, user_name, [], [], Plan([]))
-        raise AwsError(f"IAM user {user_name} does not exist")
+        if not check_mode or request.access_key_id is not None:
+            raise AwsError(f"IAM user {user_name} does not exist")
+        # A check-mode run of a play whose earlier task creates the user: predict as for a user without keys.
+        missing_user_warnings.append(
+            f"IAM user {user_name} does not exist yet; check mode predicts this task as for a user without keys, "
+            "assuming an earlier task creates the user"
+        )
     if request.access_key_id is not None and request.user_name is not None:
         _check_key_owner(client, request, current)
 
@@ -738,7 +772,7 @@ def ensure_access_keys(
                 last_used[key.access_key_id] = read_last_use(client, key.access_key_id)
         raise AwsError(key_limit_message(user_name, exc.keys, last_used)) from None
 
-    changes = dataclasses.replace(changes, warnings=request.input_warnings() + changes.warnings)
+    changes = dataclasses.replace(changes, warnings=request.input_warnings() + missing_user_warnings + changes.warnings)
     if check_mode or not changes.actions:
         after = project(current.keys, changes.actions, user_name)
         return _result(request, user_name, current.keys, after, changes)

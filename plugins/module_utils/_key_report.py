@@ -147,9 +147,18 @@ def collect_for_key(client: t.Any, request: ReportRequest) -> Collected:
     return Collected(keys, last_used if request.include_last_used else {}, user_keys.server_time)
 
 
-def collect_for_user(client: t.Any, request: ReportRequest) -> Collected:
+def collect_for_user(client: t.Any, request: ReportRequest, check_mode: bool = False) -> Collected:
     user_keys = read_user_keys(client, request.user_name)
     if not user_keys.exists:
+        if check_mode:  # a check-mode run of a play whose earlier task creates the user
+            return Collected(
+                [],
+                {},
+                warnings=[
+                    f"IAM user {request.user_name} does not exist yet; check mode reports no keys for it, "
+                    "assuming an earlier task creates the user"
+                ],
+            )
         raise AwsError(f"IAM user {request.user_name} does not exist")
     last_used: dict[str, LastUse] = {}
     if request.include_last_used:
@@ -348,9 +357,15 @@ def build_report(collected: Collected, request: ReportRequest) -> dict[str, t.An
 
 
 def report_access_keys(
-    params: dict[str, t.Any], client: t.Any = None, client_factory: t.Callable[..., t.Any] = iam_client
+    params: dict[str, t.Any],
+    client: t.Any = None,
+    client_factory: t.Callable[..., t.Any] = iam_client,
+    check_mode: bool = False,
 ) -> dict[str, t.Any]:
-    """Report access keys per ``params`` (the info module's options); return the task result."""
+    """Report access keys per ``params`` (the info module's options); return the task result.
+
+    In check mode a user that does not exist gives an empty report and a warning instead of an error.
+    """
     request = ReportRequest.from_params(params)
     if client is None:
         kwargs = connection_kwargs(params)
@@ -360,7 +375,7 @@ def report_access_keys(
     if request.access_key_id is not None:
         collected = collect_for_key(client, request)
     elif request.user_name is not None:
-        collected = collect_for_user(client, request)
+        collected = collect_for_user(client, request, check_mode)
     else:
         collected = collect_for_account(client, request)
     return build_report(collected, request)

@@ -47,7 +47,9 @@ options:
       - V(active) ensures an Active key; with O(id), the key is activated. Without O(id), a key is created if no
         Active key is in scope. An Inactive key is never re-activated without its O(id), since a deactivated key
         may be compromised.
-      - V(inactive) makes the O(id) key, or every key in scope, Inactive.
+      - V(inactive) makes the O(id) key, or every key in scope, Inactive. It never creates a key: to create a key
+        that is Inactive from the start, use two tasks, V(present) (register its result) and then V(inactive)
+        with O(id) set to the created RV(access_key.access_key_id).
       - V(absent) deletes the O(id) key, or every key in scope, together with its description tag. A user or key
         that does not exist already satisfies it.
     type: str
@@ -58,17 +60,20 @@ options:
       - With O(state=present) or O(state=active) and no O(id), rotate the current key (the newest Active key in
         scope) once it is at least this many days old, by IAM's clock. A new key is created in scope, with the same
         O(description); it becomes the current key and its secret is returned.
-      - When the user already has two keys, the oldest Inactive key in scope is deleted first to make room. An
-        Active key is never deleted to make room; without an Inactive key in scope the task fails before any change.
-      - The new key is always created before any previous key is deactivated or deleted.
+      - When the user already has two keys, the oldest Inactive key in scope is deleted first to make room.
+        Without one, and with O(previous_keys=deactivate) or O(previous_keys=delete), the oldest previous key that
+        this run retires anyway (Active, not the current key, idle per O(previous_keys_idle_hours)) is deleted first
+        instead, so a daily rotation with the idle guard converges at the limit. A key in use and the current key are
+        never deleted to make room; without such a key the task fails before any change.
+      - Otherwise the new key is always created before any previous key is deactivated or deleted.
     type: int
   previous_keys:
     description:
       - What the keys in scope other than the current key should be, on every run (not only on a rotating run).
       - V(keep) leaves them alone, V(deactivate) makes them Inactive, V(delete) deletes them with their
         description tags.
-      - With V(deactivate) or V(delete), the task may also delete the oldest Inactive key in scope to make room for a
-        key it must create.
+      - With V(deactivate) or V(delete), the task may also delete the oldest Inactive key in scope, or else the
+        oldest idle previous key, to make room for a key it must create (see O(rotate_after_days)).
     type: str
     choices: [keep, deactivate, delete]
     default: keep
@@ -83,7 +88,10 @@ options:
     default: 0
 notes:
   - IAM allows two access keys per user, Inactive keys included. When a key must be created and the user already
-    has two, the task fails before changing anything and names both keys.
+    has two (and no key may make room, see O(rotate_after_days)), the task fails before changing anything and names
+    both keys.
+  - In check mode, a user that does not exist yet (created by an earlier task of the same play) is treated as a user
+    without keys, with a warning; outside check mode it is an error.
   - O(user_name) is always sent to IAM explicitly, so the task never acts on the caller's own keys by accident.
   - Use C(no_log) on tasks that create keys so the secret does not appear in logs.
   - Key ages are measured against IAM's clock (the C(Date) header of its responses), so a skewed controller clock

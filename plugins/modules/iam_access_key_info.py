@@ -21,7 +21,8 @@ author:
 options:
   user_name:
     description:
-      - Only this user's keys. A user that does not exist is an error, never an empty list.
+      - Only this user's keys. A user that does not exist is an error, never an empty list; in check mode it gives
+        an empty list and a warning, so a check-mode run of a play that first creates the user goes on.
     type: str
     aliases: [username]
   id:
@@ -217,7 +218,7 @@ ARGUMENT_RULES = {"mutually_exclusive": [("path_prefix", "user_name"), ("path_pr
 
 def run(params: dict, check_mode: bool, diff: bool, client_factory: Callable = iam_client) -> dict:
     """The task's logic, shared by main() and the in-process action plugin. Raises AwsError."""
-    return report_access_keys(params, client_factory=client_factory)
+    return report_access_keys(params, client_factory=client_factory, check_mode=check_mode)
 
 
 def main() -> None:

@@ -555,23 +555,45 @@ def _assert_ok_unchanged(result, checkpoints: Checkpoints, name: str) -> dict[st
 def test_user_that_does_not_exist(run_playbook, iam, checkpoints):
     arrange(iam, USER, ("Active", "ci"))
     failing = [
-        ("present", True, {"user_name": GHOST}),
+        ("present", False, {"user_name": GHOST}),
         ("active", False, {"user_name": GHOST, "state": "active"}),
         ("inactive in scope", False, {"user_name": GHOST, "state": "inactive", "description": "ci"}),
-        ("present by id", False, {"user_name": GHOST, "id": MISSING_ID}),
+        ("present by id", True, {"user_name": GHOST, "id": MISSING_ID}),
     ]
     satisfied = [
         ("absent", True, {"user_name": GHOST, "state": "absent"}),
         ("absent in scope", False, {"user_name": GHOST, "state": "absent", "description": "ci"}),
         ("absent by id", False, {"user_name": GHOST, "id": MISSING_ID, "state": "absent"}),
     ]
-    tasks = _steps(failing, ignore_errors=True) + _steps(satisfied, ignore_errors=False)
+    # check mode of a play whose earlier task creates the user: predicted as for a user without keys, with a warning
+    would_create = [
+        task("would create" + CHECK, check_mode=True, user_name=GHOST, state="active", description="ci"),
+        task("would deactivate nothing" + CHECK, check_mode=True, user_name=GHOST, state="inactive"),
+    ]
+    tasks = _steps(failing, ignore_errors=True) + _steps(satisfied, ignore_errors=False) + would_create
 
     result = run_playbook(checkpoints.around(tasks))
 
     assert result.rc == 0, result.summary()
     for step in _step_names(failing):
         assert_failed(result, checkpoints, step, f"IAM user {GHOST} does not exist")
+    for step, changed, actions in (
+        (
+            "would create" + CHECK,
+            True,
+            [{"action": "create", "access_key_id": None}, {"action": "describe", "access_key_id": None}],
+        ),
+        ("would deactivate nothing" + CHECK, False, []),
+    ):
+        record = result.record(step)
+        assert record["status"] == ("changed" if changed else "ok"), record["result"]
+        outcome = record["result"]
+        assert (outcome["changed"], outcome["actions"]) == (changed, actions), step
+        (warning,) = outcome["warnings"]
+        assert f"IAM user {GHOST} does not exist yet" in warning
+        assert "secret_access_key" not in outcome
+        assert checkpoints.writes(step) == []
+        assert checkpoints.state(step) == checkpoints.state("start")
     for step in _step_names(satisfied):
         outcome = _assert_ok_unchanged(result, checkpoints, step)
         assert outcome["access_keys"] == []

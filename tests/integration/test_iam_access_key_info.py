@@ -358,6 +358,30 @@ def test_failures(run_playbook, proxy, iam):
     assert account_keys(iam) == before
 
 
+def test_missing_user_in_check_mode_is_an_empty_report_with_a_warning(run_playbook, proxy, iam):
+    """A check-mode run of a play whose earlier task would create the user goes on (outside check mode: an error)."""
+    iam.create_user(UserName="alice")
+    iam.create_access_key(UserName="alice")
+    before = account_keys(iam)
+    result = run_playbook(
+        [
+            {**info("ghost, check mode", user_name="ghost"), "check_mode": True},
+            {**info("ghost, check mode, as a module", AS_MODULE, user_name="ghost"), "check_mode": True},
+        ]
+    )
+    assert result.rc == 0, result.summary()
+    for name in ("ghost, check mode", "ghost, check mode, as a module"):
+        got = result.task(name)
+        assert (got["access_keys"], got["count"], got["changed"]) == ([], 0, False), name
+        assert got["warnings"] == [
+            "IAM user ghost does not exist yet; check mode reports no keys for it, "
+            "assuming an earlier task creates the user"
+        ], name
+    with pytest.raises(botocore.exceptions.ClientError):
+        iam.get_user(UserName="ghost")
+    assert account_keys(iam) == before
+
+
 # ---------------------------------------------------------------------------------------------
 # No keys, and the action group's module_defaults as the only connection settings
 # ---------------------------------------------------------------------------------------------

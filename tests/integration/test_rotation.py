@@ -225,8 +225,10 @@ def test_rotation_at_the_limit_with_two_active_keys_fails_before_any_change(
     older = create_key(iam)
     newer = create_key(iam)
     moto.advance(days=91)
+    # Both in use: the older one is a previous key that the idle guard keeps, so it cannot make room either.
+    older_used = use_key(moto, iam_client_factory, iam, older)
     newer_used = use_key(moto, iam_client_factory, iam, newer)
-    params = {"state": "active", "rotate_after_days": 90, "previous_keys": "delete"}
+    params = {"state": "active", "rotate_after_days": 90, "previous_keys": "delete", "previous_keys_idle_hours": 24}
 
     messages = []
     for check in (True, False):
@@ -242,7 +244,8 @@ def test_rotation_at_the_limit_with_two_active_keys_fails_before_any_change(
     assert check_message == message  # check mode predicts the same failure
     assert message == (
         f"cannot create an access key for user {USER}: it already has 2 keys, the most IAM allows "
-        f"({older} (Active, never used), {newer} (Active, last used {newer_used.isoformat()} (iam us-east-1))); "
+        f"({older} (Active, last used {older_used.isoformat()} (iam us-east-1)), "
+        f"{newer} (Active, last used {newer_used.isoformat()} (iam us-east-1))); "
         "delete one or pass its id"
     )
 
@@ -367,10 +370,11 @@ class Checkpoint:
     forward one day. A repeated request for the same day is answered from the record (the clock moves once).
     """
 
-    def __init__(self, iam, moto, proxy):
+    def __init__(self, iam, moto, proxy, after_advance=None):
         self.iam = iam
         self.moto = moto
         self.proxy = proxy
+        self.after_advance = after_advance  # called with the day's record once the clock has moved on
         self.records: dict[int, DayRecord] = {}
         self.seen_calls = 0
         self.errors: list[str] = []
@@ -421,6 +425,8 @@ class Checkpoint:
                 )
                 self.seen_calls = len(calls)
                 self.moto.advance(days=1)
+                if self.after_advance is not None:
+                    self.after_advance(self.records[day])
             record = self.records[day]
         return json.dumps({"day": day, "keys": {key["id"]: key["status"] for key in record.keys}})
 
@@ -456,21 +462,9 @@ def test_daily_schedule_converges(user, moto, iam, proxy, run_playbook, days, ro
         "previous_keys": "deactivate",
     }
     with Checkpoint(iam, moto, proxy) as checkpoint:
-        tasks = []
-        for day in range(days + 1):
-            tasks.append({"name": f"day {day}", MODULE: params})
-            tasks.append(
-                {
-                    "name": f"check day {day}",
-                    "ansible.builtin.debug": {
-                        "msg": f"{{{{ lookup('ansible.builtin.url', '{checkpoint.url}/day/{day}', "
-                        "split_lines=false, use_proxy=false) }}",
-                    },
-                }
-            )
         proxy.reset_calls()
         started = time.monotonic()
-        result = run_playbook(tasks)
+        result = run_playbook(day_tasks(params, checkpoint, days))
         elapsed = time.monotonic() - started
     assert checkpoint.errors == []
     assert result.rc == 0, result.summary()
@@ -529,6 +523,85 @@ def test_daily_schedule_converges(user, moto, iam, proxy, run_playbook, days, ro
     assert iam_keys(iam) == statuses_before
     rotations = [day for day in range(days + 1) if result.task(f"day {day}")["rotated"]]
     assert rotations == rotation_days
+
+
+def day_tasks(params: dict[str, Any], checkpoint: Checkpoint, days: int) -> list[dict[str, Any]]:
+    """One iam_access_key task a day, each followed by the checkpoint lookup that records IAM and moves the clock."""
+    tasks = []
+    for day in range(days + 1):
+        tasks.append({"name": f"day {day}", MODULE: params})
+        tasks.append(
+            {
+                "name": f"check day {day}",
+                "ansible.builtin.debug": {
+                    "msg": f"{{{{ lookup('ansible.builtin.url', '{checkpoint.url}/day/{day}', "
+                    "split_lines=false, use_proxy=false) }}",
+                },
+            }
+        )
+    return tasks
+
+
+@pytest.mark.parametrize("previous_keys", ["delete", "deactivate"])
+def test_daily_rotation_with_the_idle_guard_converges_at_the_two_key_limit(
+    user, moto, iam, proxy, run_playbook, iam_client_factory, previous_keys
+):
+    """The README's daily schedule: rotate every day, retire a previous key once idle for 24 h.
+
+    The application switches to the newest key at the start of each day (it uses it just before the day's run), so on
+    day d the key created on day d-1 is in use and kept, and the one before it has been idle for a day: it is retired
+    first, to make room, and the new key is created. The task never fails at the limit and never touches a key in use.
+    """
+    params = {
+        "user_name": USER,
+        "state": "active",
+        "rotate_after_days": 1,
+        "previous_keys": previous_keys,
+        "previous_keys_idle_hours": 24,
+    }
+    used_by_app: dict[int, str] = {}
+
+    def app_switches_to_the_newest_key(record: DayRecord) -> None:
+        newest = max(record.keys, key=lambda key: key["create_date"])
+        use_key(moto, iam_client_factory, iam, newest["id"])
+        used_by_app[record.day + 1] = newest["id"]
+
+    days = 5
+    with Checkpoint(iam, moto, proxy, after_advance=app_switches_to_the_newest_key) as checkpoint:
+        proxy.reset_calls()
+        result = run_playbook(day_tasks(params, checkpoint, days))
+    assert checkpoint.errors == []
+    assert result.rc == 0, result.summary()
+
+    created: list[str] = []
+    for day in range(days + 1):
+        task = result.task(f"day {day}")
+        record = checkpoint.records[day]
+        statuses = {key["id"]: key["status"] for key in record.keys}
+        day_writes = [call.action for call in record.calls if call.action in WRITE_ACTIONS]
+        context = f"day {day}: {task.get('actions')} -> {statuses}"
+        assert task["changed"] is True, context
+        new = next(key_id for name, key_id in pairs(task["actions"]) if name == "create")
+        assert "secret_access_key" in task, context
+        assert task["rotated"] is (day > 0), context
+        if day == 0:
+            assert pairs(task["actions"]) == [("create", new)], context
+            assert day_writes == ["CreateAccessKey"], context
+            assert statuses == {new: "Active"}, context
+        elif day == 1:  # yesterday's key is in use: kept, beside the new one
+            assert pairs(task["actions"]) == [("create", new)], context
+            assert task["retained_access_key_ids"] == [created[0]] == [used_by_app[day]], context
+            assert statuses == {created[0]: "Active", new: "Active"}, context
+        else:  # the key before yesterday's has been idle for a day: it makes room, then the new key is created
+            idle, in_use = created[-2], created[-1]
+            assert in_use == used_by_app[day], context
+            assert pairs(task["actions"]) == [("delete", idle), ("create", new)], context
+            assert day_writes == ["DeleteAccessKey", "CreateAccessKey"], context
+            assert task["retained_access_key_ids"] == [in_use], context
+            assert statuses == {in_use: "Active", new: "Active"}, context
+        assert task["access_key"]["access_key_id"] == new, context
+        created.append(new)
+    assert iam_keys(iam) == {created[-2]: "Active", created[-1]: "Active"}
 
 
 # ---------------------------------------------------------------------------------------------

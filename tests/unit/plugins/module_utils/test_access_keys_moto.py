@@ -557,11 +557,16 @@ def test_absent_for_missing_user_is_satisfied(client: t.Any, calls: CallLog, par
 
 
 def assert_fails_without_change(
-    client: t.Any, calls: CallLog, reader: t.Any, params: dict[str, t.Any], message: str
+    client: t.Any,
+    calls: CallLog,
+    reader: t.Any,
+    params: dict[str, t.Any],
+    message: str,
+    check_modes: tuple[bool, ...] = (True, False),
 ) -> None:
     users = [user["UserName"] for user in reader.list_users()["Users"]]
     before = {user: iam_keys(reader, user) for user in users}
-    for check_mode in (True, False):
+    for check_mode in check_modes:
         with pytest.raises(AwsError) as excinfo:
             ensure_access_keys(params, check_mode=check_mode, client=client)
         assert str(excinfo.value) == message
@@ -582,9 +587,39 @@ def assert_fails_without_change(
 )
 def test_missing_user(client: t.Any, calls: CallLog, reader: t.Any, params: dict) -> None:
     make_user(reader, OTHER_USER, [("Active", None)])
+    # check mode predicts a missing user as one without keys (see below), except for a task about one key id
+    check_modes = (True, False) if "id" in params else (False,)
     assert_fails_without_change(
-        client, calls, reader, {"user_name": "ghost", **params}, "IAM user ghost does not exist"
+        client, calls, reader, {"user_name": "ghost", **params}, "IAM user ghost does not exist", check_modes
     )
+
+
+@pytest.mark.parametrize(
+    ("params", "actions"),
+    [
+        pytest.param({"state": "present"}, [{"action": "create", "access_key_id": None}], id="present"),
+        pytest.param(
+            {"state": "active", "description": "ci"},
+            [{"action": "create", "access_key_id": None}, {"action": "describe", "access_key_id": None}],
+            id="active",
+        ),
+        pytest.param({"state": "inactive"}, [], id="inactive"),
+    ],
+)
+def test_missing_user_in_check_mode_is_predicted_as_a_user_without_keys(
+    client: t.Any, calls: CallLog, reader: t.Any, params: dict, actions: list
+) -> None:
+    result = ensure_access_keys({"user_name": "ghost", **params}, check_mode=True, client=client)
+    assert result["changed"] is bool(actions)
+    assert result["actions"] == actions
+    assert result["warnings"] == [
+        "IAM user ghost does not exist yet; check mode predicts this task as for a user without keys, "
+        "assuming an earlier task creates the user"
+    ]
+    assert "secret_access_key" not in result
+    assert result["diff"]["before"] == {"access_keys": []}
+    assert calls.writes == []
+    assert [user["UserName"] for user in reader.list_users()["Users"]] == []
 
 
 @pytest.mark.parametrize("state", ["present", "active", "inactive"])

@@ -217,8 +217,14 @@ def test_order_create_before_retiring_and_make_room_delete_before_create() -> No
 
 LIMIT_CASES = [
     pytest.param([key(A, days=200), key(B, days=91)], req(), id="two-active-current-due"),
-    pytest.param([key(A, days=200), key(B, days=91)], req(previous="deactivate"), id="two-active-deactivate"),
-    pytest.param([key(A, days=200), key(B, days=91)], req(previous="delete"), id="two-active-delete"),
+    pytest.param(
+        [key(A, days=200), key(B, days=91)],
+        req(previous="deactivate", idle=24),
+        id="two-active-deactivate-older-in-use",
+    ),
+    pytest.param(
+        [key(A, days=200), key(B, days=91)], req(previous="delete", idle=24), id="two-active-delete-older-in-use"
+    ),
     pytest.param(
         [key(A, INACTIVE, days=200, description="other"), key(B, days=91, description="ci")],
         req(previous="delete", description="ci"),
@@ -251,8 +257,9 @@ LIMIT_CASES = [
 @pytest.mark.parametrize(("keys", "request_"), LIMIT_CASES)
 def test_key_limit_fails_before_any_change(keys: list[AccessKey], request_: KeyRequest) -> None:
     before = list(keys)
+    in_use = {k.access_key_id: used(hours=2) for k in keys}  # the idle guard, where asked for, keeps every key
     with pytest.raises(KeyLimitError) as excinfo:
-        plan(keys, request_, USER, now=NOW)
+        plan(keys, request_, USER, now=NOW, last_used=in_use)
     error = excinfo.value
     assert error.user_name == USER
     assert [k.access_key_id for k in error.keys] == [A, B]
@@ -299,6 +306,103 @@ def test_make_room_when_the_task_manages_the_lifecycle(
     result = plan(keys, request_, USER, now=NOW)
     assert result.actions == expected
     assert result.rotated is False  # a key was missing, none was due
+
+
+# ---------------------------------------------------------------------------------------------
+# the two-key limit with two Active keys: a previous key that previous_keys retires anyway makes room
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("keys", "request_", "last_used", "expected", "retained"),
+    [
+        pytest.param(
+            [key(A, days=2), key(B, days=1)],
+            req(rotate=1, previous="delete", idle=24),
+            {A: used(hours=30), B: used(hours=1)},
+            [Action("delete", A), CREATE],
+            [B],
+            id="daily-delete-idle-older-key-makes-room-current-kept-in-use",
+        ),
+        pytest.param(
+            [key(A, days=2), key(B, days=1)],
+            req(rotate=1, previous="deactivate", idle=24),
+            {A: used(hours=30), B: used(hours=1)},
+            [Action("delete", A), CREATE],
+            [B],
+            id="daily-deactivate-idle-older-key-makes-room-current-kept-in-use",
+        ),
+        pytest.param(
+            [key(A, days=2), key(B, days=1)],
+            req(rotate=1, previous="delete", idle=24),
+            {A: LastUse(), B: used(hours=30)},
+            [Action("delete", A), CREATE, Action("delete", B)],
+            [],
+            id="never-used-older-key-makes-room-idle-current-retired-after-create",
+        ),
+        pytest.param(
+            [key(A, days=200), key(B, days=91)],
+            req(previous="delete"),
+            {},
+            [Action("delete", A), CREATE, Action("delete", B)],
+            [],
+            id="no-idle-guard-delete",
+        ),
+        pytest.param(
+            [key(A, days=200), key(B, days=91)],
+            req(previous="deactivate"),
+            {},
+            [Action("delete", A), CREATE, Action("deactivate", B)],
+            [],
+            id="no-idle-guard-deactivate",
+        ),
+        pytest.param(
+            [key(A, INACTIVE, days=300), key(B, days=91)],
+            req(previous="delete", idle=24),
+            {A: used(hours=1), B: used(hours=1)},
+            [Action("delete", A), CREATE],
+            [B],
+            id="an-inactive-key-still-goes-first-whatever-its-use",
+        ),
+        pytest.param(
+            [key(A, days=200, description="ci"), key(B, days=91, description="ci")],
+            req(previous="delete", idle=24, description="ci"),
+            {A: used(hours=48), B: used(hours=1)},
+            [Action("delete", A, "ci"), CREATE, describe_new("ci")],
+            [B],
+            id="described-idle-key-deleted-with-its-tag",
+        ),
+    ],
+)
+def test_make_room_counts_the_previous_keys_retired_this_run(
+    keys: list[AccessKey],
+    request_: KeyRequest,
+    last_used: dict[str, LastUse],
+    expected: list[Action],
+    retained: list[str],
+) -> None:
+    result = plan(keys, request_, USER, now=NOW, last_used=last_used)
+    assert result.actions == expected
+    assert result.rotated is True
+    assert result.retained == retained
+    after = project(keys, result.actions, USER)
+    assert len(after) <= 2
+
+
+@pytest.mark.parametrize(
+    ("keys", "last_used"),
+    [
+        pytest.param([key(A, days=2), key(B, days=1)], {A: used(hours=2), B: LastUse()}, id="older-key-in-use"),
+        pytest.param(
+            [key(A, days=2), key(B, days=1)], {A: used(hours=23 + 59 / 60), B: LastUse()}, id="one-minute-short"
+        ),
+    ],
+)
+def test_make_room_never_touches_a_key_in_use_or_the_current_key(
+    keys: list[AccessKey], last_used: dict[str, LastUse]
+) -> None:
+    with pytest.raises(KeyLimitError):
+        plan(keys, req(rotate=1, previous="delete", idle=24), USER, now=NOW, last_used=last_used)
 
 
 def test_key_limit_message_names_status_and_last_use() -> None:
