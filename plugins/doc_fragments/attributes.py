@@ -36,8 +36,11 @@ notes:
     botocore is importable there, the module's code runs inside the controller's worker process through an action
     plugin of the same name, with the same argument validation, check mode, diff mode and C(no_log) handling, and one
     IAM client reused across loop items. This saves the start-up of a new Python process per task and loop item.
-  - The module runs as usual on remote hosts, for C(async) or C(become) tasks, for tasks that set C(environment), and
-    when botocore is missing on the controller. Set the variable C(keyguard_aws_in_process=false), or the environment
+  - The module runs as usual on remote hosts, for C(async) or C(become) tasks, for tasks that set C(environment),
+    when botocore is missing on the controller, and when the task's Python interpreter is not the controller's own
+    (C(ansible_python_interpreter) set to anything but an C(auto) value, C(ansible_playbook_python) or the
+    controller's executable, compared as paths without resolving symlinks, since a venv's python is a symlink to its
+    base interpreter with other packages): a localhost pointed at a venv gets that venv's botocore. Set the variable C(keyguard_aws_in_process=false), or the environment
     variable E(KEYGUARD_AWS_IN_PROCESS=0) on the controller, to always run the module. C(-vvv) shows which path ran
     and why.
 """

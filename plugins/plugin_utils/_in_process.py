@@ -27,9 +27,11 @@ import json
 import mmap
 import multiprocessing
 import os
+import sys
 import types
 import typing as t
 
+from ansible import constants as C
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.parameters import remove_values
 from ansible.module_utils.errors import UnsupportedError
@@ -41,6 +43,8 @@ from ansible.utils.vars import merge_hash
 IN_PROCESS_VARIABLE = "keyguard_aws_in_process"
 IN_PROCESS_ENVIRONMENT = "KEYGUARD_AWS_IN_PROCESS"
 LOCAL_CONNECTIONS = frozenset({"local", "ansible.builtin.local", "ansible.legacy.local"})
+# interpreter_python values that ask Ansible to discover the interpreter rather than name one
+AUTO_INTERPRETERS = frozenset({"auto", "auto_silent", "auto_legacy", "auto_legacy_silent"})
 
 # One client per set of connection options for the life of this worker process: a cache, not state.
 _CLIENTS: dict[str, t.Any] = {}
@@ -83,6 +87,32 @@ def preload_in_controller() -> None:
 # Only the controller's main process preloads: workers are forked from it and do not fork workers themselves.
 if multiprocessing.parent_process() is None:
     os.register_at_fork(before=preload_in_controller)
+
+
+def _same_interpreter(first: str, second: str) -> bool:
+    """Paths compared as given, symlinks not resolved: a venv's python links to its base interpreter but has other
+    packages. Two names in one directory for one file (a venv's python and python3) are the same interpreter."""
+    first, second = os.path.normpath(os.path.expanduser(first)), os.path.normpath(os.path.expanduser(second))
+    if first == second:
+        return True
+    try:
+        return os.path.dirname(first) == os.path.dirname(second) and os.path.samefile(first, second)
+    except OSError:
+        return False
+
+
+def foreign_interpreter_reason(
+    interpreter: str | None, playbook_python: str | None, controller_python: str = sys.executable
+) -> str | None:
+    """Why a task whose Python interpreter is ``interpreter`` must run as a module, or None when that interpreter is
+    the controller's own Python (unset, an ``auto`` value, ``ansible_playbook_python`` or ``sys.executable``), whose
+    botocore the in-process path uses."""
+    if interpreter is None or not str(interpreter).strip() or str(interpreter).strip() in AUTO_INTERPRETERS:
+        return None
+    interpreter = str(interpreter).strip()
+    if any(_same_interpreter(interpreter, python) for python in (playbook_python, controller_python) if python):
+        return None
+    return f"ansible_python_interpreter is {interpreter}, not the controller's Python {controller_python}"
 
 
 def _plain(value: t.Any) -> t.Any:
@@ -138,12 +168,25 @@ class InProcessModuleAction(ActionBase):
             return "the task uses become"
         if any(self._task.environment or []):
             return "the task sets environment variables"
+        reason = self.interpreter_reason(task_vars)
+        if reason is not None:
+            return reason
         aws = aws_utils()
         try:
             aws.require_sdk()
         except aws.AwsError as exc:
             return str(exc)
         return None
+
+    def interpreter_reason(self, task_vars: dict[str, t.Any]) -> str | None:
+        """The task's Python interpreter as Ansible would choose it (ansible_python_interpreter, else the
+        interpreter_python setting), when it is not the controller's own: the user chose its SDK."""
+        configured = C.config.get_config_value("INTERPRETER_PYTHON", variables=task_vars)
+        try:
+            interpreter = self._templar.template(configured) if isinstance(configured, str) else configured
+        except Exception as exc:  # the module path templates it again and reports the error in its own words
+            return f"ansible_python_interpreter could not be templated here ({type(exc).__name__})"
+        return foreign_interpreter_reason(interpreter, task_vars.get("ansible_playbook_python"))
 
     def run_in_process(self) -> dict[str, t.Any]:
         _RAN_IN_PROCESS[0] = 1

@@ -6,6 +6,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -88,3 +90,51 @@ def test_both_paths_give_the_same_results(run_playbook, iam, proxy, env, expecte
     assert keys_of(iam, "same-user") == [(key_id, "Active")]
     assert proxy.actions().count("CreateAccessKey") == 1
     assert set(proxy.actions()) & WRITE_ACTIONS == {"CreateAccessKey", "TagUser"}
+
+
+def task_output(stdout: str, name: str) -> str:
+    """The -vvv output of task ``name``: from its TASK header to the next one."""
+    return stdout.split(f"TASK [{name}]", 1)[1].split("TASK [", 1)[0]
+
+
+def test_a_task_on_another_python_runs_the_module_there(run_playbook, iam, tmp_path) -> None:
+    """Users point localhost at a venv to choose their SDK: in-process only on the controller's own Python."""
+    bare = tmp_path / "bare-venv"  # a venv's python is a symlink to the base interpreter, without our packages
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True, timeout=120)
+    bare_python = str(bare / "bin" / "python")
+    iam.create_user(UserName="interpreter-user")
+    key = {"user_name": "interpreter-user", "state": "active"}
+    cases = {
+        "bare venv": (bare_python, "running the module (ansible_python_interpreter is " + bare_python),
+        "controller python": (sys.executable, "running in-process on the controller"),
+        "templated playbook python": ("{{ ansible_playbook_python }}", "running in-process on the controller"),
+        "auto": ("auto_silent", "running in-process on the controller"),
+    }
+    tasks = [
+        {
+            "name": "bare venv",
+            "keyguard.aws.iam_access_key": key,
+            "vars": {"ansible_python_interpreter": bare_python},
+            "ignore_errors": True,
+        },
+        *(
+            {
+                "name": name,
+                "keyguard.aws.iam_access_key_info": {"user_name": "interpreter-user"},
+                "vars": {"ansible_python_interpreter": python},
+            }
+            for name, (python, _marker) in cases.items()
+            if name != "bare venv"
+        ),
+    ]
+    result = run_playbook(tasks, env={"KEYGUARD_AWS_IN_PROCESS": "1"}, verbosity=3)
+    assert result.rc == 0, result.summary()
+    for name, (_python, marker) in cases.items():
+        assert marker in task_output(result.stdout, name), name
+
+    failed = result.task("bare venv")
+    assert failed["failed"] is True
+    assert "keyguard.aws requires botocore >= 1.34.0 on the host that runs the module" in failed["msg"]
+    assert keys_of(iam, "interpreter-user") == []  # the module failed before any call: no key was made
+    for name in ("controller python", "templated playbook python", "auto"):
+        assert result.task(name)["access_keys"] == [], name

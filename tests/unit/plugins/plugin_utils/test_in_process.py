@@ -82,3 +82,60 @@ def test_a_forked_child_sets_the_flag_the_parent_reads() -> None:
         assert _in_process._RAN_IN_PROCESS[0] == 1
     finally:
         _in_process._RAN_IN_PROCESS[0] = saved
+
+
+@pytest.fixture
+def pythons(tmp_path):
+    """A controller venv-like layout: bin/python, bin/python3 -> python, and another venv linking to the same base."""
+    base = tmp_path / "base" / "python3.11"
+    base.parent.mkdir()
+    base.write_text("")
+    venv = tmp_path / "venv" / "bin"
+    venv.mkdir(parents=True)
+    (venv / "python").symlink_to(base)
+    (venv / "python3").symlink_to(venv / "python")
+    other = tmp_path / "other" / "bin"
+    other.mkdir(parents=True)
+    (other / "python").symlink_to(base)
+    return {
+        "base": str(base),
+        "python": str(venv / "python"),
+        "python3": str(venv / "python3"),
+        "other": str(other / "python"),
+    }
+
+
+@pytest.mark.parametrize("interpreter", [None, "", "  ", "auto", "auto_silent", "auto_legacy", "auto_legacy_silent"])
+def test_unset_or_auto_interpreter_runs_in_process(interpreter: str | None, pythons: dict) -> None:
+    assert _in_process.foreign_interpreter_reason(interpreter, pythons["python"], pythons["python"]) is None
+
+
+@pytest.mark.parametrize(
+    ("interpreter", "playbook_python", "foreign"),
+    [
+        pytest.param("python", "python", False, id="the-controller-python"),
+        pytest.param("python3", "python", False, id="another-name-in-the-same-venv"),
+        pytest.param("other", "python", True, id="another-venv-on-the-same-base-symlinks-not-resolved"),
+        pytest.param("base", "python", True, id="the-base-interpreter-of-the-controller-venv"),
+        pytest.param("other", None, True, id="no-ansible-playbook-python"),
+    ],
+)
+def test_interpreter_compared_as_paths(
+    interpreter: str, playbook_python: str | None, foreign: bool, pythons: dict
+) -> None:
+    reason = _in_process.foreign_interpreter_reason(
+        pythons[interpreter], pythons[playbook_python] if playbook_python else None, pythons["python"]
+    )
+    if foreign:
+        assert (
+            reason
+            == f"ansible_python_interpreter is {pythons[interpreter]}, not the controller's Python {pythons['python']}"
+        )
+    else:
+        assert reason is None
+
+
+def test_sys_executable_counts_as_the_controller_python(pythons: dict) -> None:
+    # ansible_playbook_python differs (e.g. set by an inventory), the controller's own executable still matches
+    assert _in_process.foreign_interpreter_reason(pythons["python"], pythons["other"], pythons["python"]) is None
+    assert _in_process.foreign_interpreter_reason("/nonexistent/python", None, pythons["python"]) is not None
