@@ -40,6 +40,7 @@ test: lint lint-ecosystem sanity coverage-clean units integration coverage compa
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python tools/code_lines.py --limit 350
 
 format: venv
 	$(BIN)/ruff format .

@@ -14,3 +14,4 @@ from ansible_collections.keyguard.aws.plugins.plugin_utils._in_process import In
 
 class ActionModule(InProcessModuleAction):
     module_name = "keyguard.aws.iam_access_key"
+    task_module = "_key_task"

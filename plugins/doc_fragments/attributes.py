@@ -40,9 +40,9 @@ notes:
     when botocore is missing on the controller, and when the task's Python interpreter is not the controller's own
     (C(ansible_python_interpreter) set to anything but an C(auto) value, C(ansible_playbook_python) or the
     controller's executable, compared as paths without resolving symlinks, since a venv's python is a symlink to its
-    base interpreter with other packages): a localhost pointed at a venv gets that venv's botocore. Set the variable C(keyguard_aws_in_process=false), or the environment
-    variable E(KEYGUARD_AWS_IN_PROCESS=0) on the controller, to always run the module. C(-vvv) shows which path ran
-    and why.
+    base interpreter with other packages). So a localhost pointed at a venv gets that venv's botocore.
+  - Set the variable C(keyguard_aws_in_process=false), or the environment variable E(KEYGUARD_AWS_IN_PROCESS=0) on
+    the controller, to always run the module. C(-vvv) shows which path ran and why.
 """
 
     INFO_MODULE = r"""

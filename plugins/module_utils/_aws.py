@@ -4,19 +4,15 @@
 
 # This module_utils is PRIVATE to the keyguard.aws collection. It may change without notice.
 
-"""AWS connection plumbing shared by every keyguard.aws module.
+"""AWS connection plumbing shared by every keyguard.aws module: options, the client factory, errors.
 
 Everything here takes plain values and raises ``AwsError``; nothing touches ``AnsibleModule``
-or the process environment, and the only module-level state is a per-process cache of botocore's
-read-only model data, so the same code can run inside a module process or in-process on the
-controller.
+or the process environment, so the same code can run inside a module process or in-process on the
+controller. Calls themselves go through ``_aws_calls``.
 """
 
 from __future__ import annotations
 
-import gc
-import gzip
-import json
 import os
 import re
 import typing as t
@@ -24,12 +20,12 @@ import urllib.parse
 
 from ansible.module_utils.basic import env_fallback
 
+from ansible_collections.keyguard.aws.plugins.module_utils import _botocore_loader
+
 try:
     import botocore
     import botocore.config
     import botocore.exceptions
-    import botocore.loaders
-    import botocore.session
 
     BOTOCORE_IMPORT_ERROR = None
 except ImportError as exc:  # pragma: no cover - exercised by the missing-SDK unit test through sys.modules
@@ -40,14 +36,26 @@ COLLECTION_VERSION = "0.1.0"
 # The one place the minimum SDK version lives; requirements.txt and the docs fragment repeat it.
 MINIMUM_BOTOCORE_VERSION = "1.34.0"
 
-# Bounded by default: a task against an unreachable or failing endpoint gives up after at most
-# total_max_attempts x (connect_timeout + read_timeout) plus back-off (standard mode: under 30 s in all).
+# The retry policy, defined here only. botocore's standard mode retries throttling, 5xx and connection errors with
+# back-off; a task makes DEFAULT_TOTAL_MAX_ATTEMPTS attempts a call (whole-account reports, which make many calls in
+# parallel, REPORT_TOTAL_MAX_ATTEMPTS), unless aws_config, the profile or AWS_MAX_ATTEMPTS says otherwise. With the
+# default timeouts, a call to an endpoint that accepts connections but never answers gives up after
+# 5 x (10 s connect + 30 s read) plus back-off; a refused connection fails within seconds.
 DEFAULT_RETRIES = {"mode": "standard"}
-DEFAULT_TOTAL_MAX_ATTEMPTS = 5  # unless aws_config, the profile or AWS_MAX_ATTEMPTS says otherwise
+DEFAULT_TOTAL_MAX_ATTEMPTS = 5
+REPORT_TOTAL_MAX_ATTEMPTS = 10
 DEFAULT_CONNECT_TIMEOUT = 10
 DEFAULT_READ_TIMEOUT = 30
-DEFAULT_IAM_REGION = "us-east-1"
-SERVICE_NAME = "iam"
+# Global services sign for the aws partition's region when none is configured.
+GLOBAL_SERVICE_REGIONS = {"iam": "us-east-1", "organizations": "us-east-1", "sts": "us-east-1"}
+# How error messages name a service (the IAM policy prefix) and its endpoint.
+SERVICE_LABELS = {
+    "iam": "IAM",
+    "sts": "STS",
+    "secretsmanager": "Secrets Manager",
+    "ssm": "SSM",
+    "organizations": "Organizations",
+}
 
 CONNECTION_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
     "access_key": {
@@ -87,6 +95,13 @@ CONNECTION_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
     "aws_ca_bundle": {"type": "path", "fallback": (env_fallback, ["AWS_CA_BUNDLE"])},
     "aws_config": {"type": "dict"},
 }
+# The argument spec's checks of the connection options. profile beside explicit keys is refused by connection_kwargs
+# instead: the argument spec counts an option given as "" as set, and "" means unset (the amazon.aws idiom
+# profile: "{{ aws_profile | default('') }}" must go on working beside keys from the environment).
+CONNECTION_ARGUMENT_RULES: dict[str, list[tuple[str, ...]]] = {
+    "mutually_exclusive": [],
+    "required_together": [("access_key", "secret_key")],
+}
 
 
 class AwsError(Exception):
@@ -107,12 +122,12 @@ class AwsError(Exception):
 
 
 class AmbiguousRequestError(AwsError):
-    """A non-idempotent call failed in a way that leaves unknown whether IAM carried it out."""
+    """A non-idempotent call failed in a way that leaves unknown whether the service carried it out."""
 
 
-# Calls that must not be resent blindly: a resent CreateAccessKey whose first response was lost
-# makes a second key whose secret nobody sees.
-NON_IDEMPOTENT_OPERATIONS = ("CreateAccessKey",)
+# Calls that must not be resent blindly, by service: a resent CreateAccessKey whose first response was lost makes a
+# second key whose secret nobody sees.
+NON_IDEMPOTENT_OPERATIONS = {"iam": ("CreateAccessKey",)}
 
 
 def refuse_ambiguous_retry(
@@ -125,14 +140,16 @@ def refuse_ambiguous_retry(
     raises AmbiguousRequestError instead of letting botocore resend the request.
     """
     name = getattr(operation, "name", "the request")
+    service = _prefix(operation)
+    unknown_outcome = f"{SERVICE_LABELS.get(service, service)} may or may not have carried it out"
     if caught_exception is not None:
         if isinstance(
             caught_exception, (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectTimeoutError)
         ):
             return None
         raise AmbiguousRequestError(
-            f"iam:{name} failed after the request was sent ({type(caught_exception).__name__}: {caught_exception}); "
-            "IAM may or may not have carried it out",
+            f"{service}:{name} failed after the request was sent ({type(caught_exception).__name__}: "
+            f"{caught_exception}); {unknown_outcome}",
             code="Ambiguous",
         )
     if response is not None:
@@ -140,12 +157,16 @@ def refuse_ambiguous_retry(
         if getattr(http_response, "status_code", 200) >= 500:
             error = response[1].get("Error", {}) if isinstance(response[1], dict) else {}
             raise AmbiguousRequestError(
-                f"iam:{name} failed with HTTP {http_response.status_code} "
-                f"({error.get('Code', 'no error code')}: {error.get('Message', 'no message')}); "
-                "IAM may or may not have carried it out",
+                f"{service}:{name} failed with HTTP {http_response.status_code} "
+                f"({error.get('Code', 'no error code')}: {error.get('Message', 'no message')}); {unknown_outcome}",
                 code=error.get("Code") or "Ambiguous",
             )
     return None
+
+
+def _prefix(operation: t.Any) -> str:
+    service_model = getattr(operation, "service_model", None)
+    return getattr(service_model, "endpoint_prefix", None) or "iam"
 
 
 def _version_tuple(version: str) -> tuple[int, ...]:
@@ -172,9 +193,10 @@ def _unset_if_empty(value: t.Any) -> t.Any:
 
 
 def connection_kwargs(params: dict[str, t.Any]) -> dict[str, t.Any]:
-    """Turn the connection options into keyword arguments for ``iam_client``.
+    """Turn the connection options into keyword arguments for ``aws_client``.
 
-    Pure: validates combinations and returns plain data; no AWS call is made.
+    Pure: returns plain data; no AWS call is made. The argument spec rejects options given together that must not be
+    (CONNECTION_ARGUMENT_RULES); an empty string means unset, which only code can say, so those cases are checked here.
     """
     values = {name: _unset_if_empty(params.get(name)) for name in CONNECTION_ARGUMENT_SPEC}
     explicit_keys = values["access_key"] or values["secret_key"] or values["session_token"]
@@ -215,105 +237,20 @@ def _validate_endpoint_url(url: str) -> None:
         raise AwsError(f"endpoint_url {url!r} is not a valid http(s) URL, for example https://iam.amazonaws.com")
 
 
-RETRY_MODES = ("legacy", "standard", "adaptive")
-
-
 def _validate_aws_config(config: dict[str, t.Any]) -> None:
-    """Catch the mistakes botocore would only report later, or without naming aws_config."""
+    """Timeouts that botocore would only reject at the first call, without naming aws_config; botocore's Config
+    checks the retry settings itself when the client is built."""
     for name in ("connect_timeout", "read_timeout"):
         if name in config and (
             isinstance(config[name], bool) or not isinstance(config[name], (int, float)) or config[name] <= 0
         ):
             raise AwsError(f"aws_config.{name} must be a number of seconds greater than 0, got {config[name]!r}")
-    retries = config.get("retries")
-    if retries is None:
-        return
-    if not isinstance(retries, dict):
-        raise AwsError(f"aws_config.retries must be a dictionary, got {retries!r}")
-    if "mode" in retries and retries["mode"] not in RETRY_MODES:
-        raise AwsError(f"aws_config.retries.mode must be one of {', '.join(RETRY_MODES)}, got {retries['mode']!r}")
-    for name, minimum in (("total_max_attempts", 1), ("max_attempts", 0)):
-        value = retries.get(name)
-        if name in retries and (isinstance(value, bool) or not isinstance(value, int) or value < minimum):
-            raise AwsError(f"aws_config.retries.{name} must be an integer of at least {minimum}, got {value!r}")
+    if "retries" in config and not isinstance(config["retries"], dict):
+        raise AwsError(f"aws_config.retries must be a dictionary, got {config['retries']!r}")
 
 
-if BOTOCORE_IMPORT_ERROR is None:
-
-    class ModelFileLoader(botocore.loaders.JSONFileLoader):
-        """Reads botocore's data files (``<path>.json``, else ``<path>.json.gz``) into plain dicts.
-
-        botocore builds an OrderedDict for every JSON object, which doubles the parse time; plain
-        dicts keep their order too. endpoints.json, which every new process parses to build its first
-        client, is over 1 MB.
-        """
-
-        def load_file(self, file_path: str) -> t.Any:
-            for suffix, open_file in ((".json", open), (".json.gz", gzip.open)):
-                if os.path.isfile(file_path + suffix):
-                    with open_file(file_path + suffix, "rb") as stream:
-                        return json.loads(stream.read().decode("utf-8"))
-            return None
-
-    class IamDataLoader(botocore.loaders.Loader):
-        """botocore's data loader, knowing that IAM is the only service asked for.
-
-        botocore checks that a service exists by listing every service directory it ships (over 400),
-        once for each kind of model a client loads; that was most of the time it took to build an IAM
-        client. Here only IAM's own directory is looked at, and files are parsed by ModelFileLoader.
-        Everything else is botocore's own code.
-        """
-
-        FILE_LOADER_CLASS = ModelFileLoader
-
-        def list_available_services(self, type_name: str) -> list[str]:
-            try:
-                self.list_api_versions(SERVICE_NAME, type_name)
-            except botocore.exceptions.DataNotFoundError:
-                return []
-            return [SERVICE_NAME]
-
-
-# One loader (and so one copy of the parsed models) per AWS_DATA_PATH for the life of the process.
-_DATA_LOADERS: dict[str | None, t.Any] = {}
-
-
-def data_loader(data_path: str | None) -> t.Any:
-    """The process's IamDataLoader for ``data_path`` (botocore's ``data_path`` setting, AWS_DATA_PATH)."""
-    loader = _DATA_LOADERS.get(data_path)
-    if loader is None:
-        extra_paths = [os.path.expanduser(os.path.expandvars(path)) for path in (data_path or "").split(os.pathsep)]
-        loader = _DATA_LOADERS[data_path] = IamDataLoader(extra_search_paths=[path for path in extra_paths if path])
-    return loader
-
-
-def _iam_session(profile: str | None = None) -> t.Any:
-    """A botocore session that builds its clients from the process's IamDataLoader."""
-    session = botocore.session.Session(profile=profile)
-    session.register_component("data_loader", data_loader(session.get_config_variable("data_path")))
-    return session
-
-
-def warm_up() -> None:
-    """Load what building an IAM client needs (lazy botocore imports, parsed models) into this process.
-
-    Worker processes forked from it afterwards build their clients in milliseconds.
-    """
-    if BOTOCORE_IMPORT_ERROR is not None:
-        return
-    try:
-        client = _iam_session().create_client(
-            SERVICE_NAME,
-            region_name=DEFAULT_IAM_REGION,
-            # No credentials are looked up for an unsigned client; it makes no call anyway.
-            config=botocore.config.Config(signature_version=botocore.UNSIGNED),
-        )
-        client.get_paginator("list_access_keys")
-    except botocore.exceptions.BotoCoreError:
-        pass  # e.g. an unreadable AWS config file: the task that uses it will say so
-
-
-def iam_client(
+def aws_client(
+    service: str,
     *,
     profile: str | None = None,
     region: str | None = None,
@@ -323,13 +260,19 @@ def iam_client(
     session_token: str | None = None,
     verify: bool | str = True,
     config: dict[str, t.Any] | None = None,
+    total_max_attempts: int = DEFAULT_TOTAL_MAX_ATTEMPTS,
 ) -> t.Any:
-    """Build a botocore IAM client with botocore's own retry mode."""
+    """A botocore client for ``service`` ("iam", "sts", "secretsmanager", "ssm", "organizations") with the
+    connection options (``connection_kwargs``), botocore's own retry mode and keyguard.aws's user agent.
+
+    ``total_max_attempts`` applies unless aws_config, the profile or AWS_MAX_ATTEMPTS sets the attempts.
+    """
     require_sdk()
+    label = SERVICE_LABELS.get(service, service)
     if isinstance(verify, str) and not os.path.isfile(verify):
         raise AwsError(f"aws_ca_bundle {verify!r} does not exist or is not a file")
     try:
-        session = _iam_session(profile)
+        session = _botocore_loader.new_session(profile)
         config = dict(config or {})
         retries = config.get("retries")
         if (
@@ -337,15 +280,16 @@ def iam_client(
             and not {"max_attempts", "total_max_attempts"} & set(retries)
             and session.get_config_variable("max_attempts") is None
         ):
-            config["retries"] = {**retries, "total_max_attempts": DEFAULT_TOTAL_MAX_ATTEMPTS}
+            config["retries"] = {**retries, "total_max_attempts": total_max_attempts}
         try:
             botocore_config = botocore.config.Config(**config)
         except TypeError as exc:
             raise AwsError(f"aws_config contains an option botocore.config.Config does not accept: {exc}") from None
+        except botocore.exceptions.BotoCoreError as exc:  # e.g. an unknown retry mode, or 0 attempts
+            raise AwsError(f"aws_config.retries {config.get('retries')!r} is not valid: {exc}") from None
         client = session.create_client(
-            SERVICE_NAME,
-            # IAM is global: without a configured region, sign for the aws partition's IAM region.
-            region_name=region or session.get_config_variable("region") or DEFAULT_IAM_REGION,
+            service,
+            region_name=region or session.get_config_variable("region") or GLOBAL_SERVICE_REGIONS.get(service),
             endpoint_url=endpoint_url,
             verify=verify,
             aws_access_key_id=access_key,
@@ -356,22 +300,13 @@ def iam_client(
     except botocore.exceptions.ProfileNotFound:
         raise AwsError(f"AWS profile {profile!r} was not found in the AWS config or credentials files") from None
     except botocore.exceptions.BotoCoreError as exc:
-        raise AwsError(f"could not create the IAM client: {exc}") from None
+        raise AwsError(f"could not create the {label} client: {exc}") from None
     except ValueError as exc:  # botocore rejects a malformed endpoint_url with a bare ValueError
-        raise AwsError(f"could not create the IAM client: {exc}") from None
-    for operation in NON_IDEMPOTENT_OPERATIONS:
+        raise AwsError(f"could not create the {label} client: {exc}") from None
+    for operation in NON_IDEMPOTENT_OPERATIONS.get(service, ()):
         # More specific events run first, so this hook sees each failure before the retry mode does.
-        client.meta.events.register(f"needs-retry.iam.{operation}", refuse_ambiguous_retry)
+        client.meta.events.register(f"needs-retry.{service}.{operation}", refuse_ambiguous_retry)
     return client
-
-
-def tune_module_process() -> None:
-    """Called first by a module's main(): a module process runs one task, then exits.
-
-    With Python's default thresholds, a full collection over every object the imports made runs
-    while botocore parses its models: about a tenth of a no-op task's module time. Collect rarely.
-    """
-    gc.set_threshold(50_000, 20, 100)
 
 
 def error_code(exc: Exception) -> str | None:
@@ -382,21 +317,23 @@ def error_code(exc: Exception) -> str | None:
     return None
 
 
-def describe_failure(operation: str, exc: Exception) -> str:
-    """One line saying which IAM operation failed and why, without a traceback or prefix repeats."""
+def describe_failure(operation: str, exc: Exception, service: str = "iam") -> str:
+    """One line saying which operation failed and why (``iam:ListAccessKeys failed: ...``), without a traceback or
+    prefix repeats."""
+    action = f"{service}:{operation}"
     if BOTOCORE_IMPORT_ERROR is None and isinstance(exc, botocore.exceptions.ClientError):
         error = exc.response.get("Error", {})
         code = error.get("Code", "Unknown")
         message = error.get("Message") or "no message"
-        return f"iam:{operation} failed: {code}: {message}"
+        return f"{action} failed: {code}: {message}"
     if BOTOCORE_IMPORT_ERROR is None and isinstance(exc, botocore.exceptions.NoCredentialsError):
         return (
-            f"iam:{operation} failed: no AWS credentials found; set access_key and secret_key, profile, "
+            f"{action} failed: no AWS credentials found; set access_key and secret_key, profile, "
             "or the AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE environment variables"
         )
     if BOTOCORE_IMPORT_ERROR is None and isinstance(exc, botocore.exceptions.EndpointConnectionError):
-        return f"iam:{operation} failed: could not reach the IAM endpoint: {exc}"
-    return f"iam:{operation} failed: {exc}"
+        return f"{action} failed: could not reach the {SERVICE_LABELS.get(service, service)} endpoint: {exc}"
+    return f"{action} failed: {exc}"
 
 
 def is_aws_failure(exc: Exception) -> bool:

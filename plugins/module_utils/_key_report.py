@@ -7,50 +7,41 @@
 """Access-key reports: status, age and last use for one key, one user or the whole account.
 
 The set of keys always comes from ListAccessKeys. Last use of a whole account comes from the
-IAM credential report (one call for every user) joined to the keys by user name and creation
-time; keys the report cannot place, and every key when exact lookups are asked for, use
-GetAccessKeyLastUsed. Per-user calls run on a bounded thread pool; botocore clients are
-thread-safe and their retry mode absorbs throttling.
+IAM credential report (one call for every user, see ``_credential_report``); keys the report cannot
+place, and every key when exact lookups are asked for, use GetAccessKeyLastUsed. Per-user calls run
+on a bounded thread pool; botocore clients are thread-safe and their retry mode absorbs throttling.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
-import csv
 import dataclasses
 import datetime
-import io
-import time
 import typing as t
 
-from ansible_collections.keyguard.aws.plugins.module_utils._access_keys import (
-    ACTIVE,
-    INACTIVE,
-    AccessKey,
-    LastUse,
-    call,
-    last_use_from_api,
-    paginate,
+from ansible_collections.keyguard.aws.plugins.module_utils._aws import AwsError
+from ansible_collections.keyguard.aws.plugins.module_utils._aws_calls import paginate, server_time
+from ansible_collections.keyguard.aws.plugins.module_utils._credential_report import (
+    match_credential_report,
+    read_credential_report,
+)
+from ansible_collections.keyguard.aws.plugins.module_utils._key_reads import (
+    key_last_used,
     read_last_use,
     read_user_keys,
-    server_time,
+)
+from ansible_collections.keyguard.aws.plugins.module_utils._key_types import (
+    AccessKey,
+    LastUse,
     sort_keys,
-    unless_placeholder,
-    utc,
     validate_names,
     whole_days,
 )
-from ansible_collections.keyguard.aws.plugins.module_utils._aws import AwsError, connection_kwargs, iam_client
 
-# Whole-account reports make many calls in parallel: more attempts, so throttling slows a report down instead of
-# failing it. (Adaptive mode, via aws_config, also rate-limits the client; with sporadic throttling it is much slower.)
-REPORT_RETRIES = {"mode": "standard", "total_max_attempts": 10}
 DEFAULT_MAX_WORKERS = 8
 MAX_WORKERS_LIMIT = 64
 # GetAccountAuthorizationDetails returns at most 1000 entities a page.
 AUTHORIZATION_DETAILS_PAGE_SIZE = 1000
-# Seconds to wait between GenerateCredentialReport polls; the budget allows this many polls.
-CREDENTIAL_REPORT_POLL_DELAYS = (0.5, 1.0, 2.0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,31 +60,26 @@ class ReportRequest:
 
     @classmethod
     def from_params(cls, params: dict[str, t.Any]) -> ReportRequest:
+        """From the module's options as the argument spec validated them (choices, types and defaults applied)."""
         request = cls(
-            user_name=params.get("user_name"),
-            access_key_id=params.get("id"),
-            path_prefix=params.get("path_prefix"),
-            status=params.get("status"),
-            older_than_days=params.get("older_than_days"),
-            unused_for_days=params.get("unused_for_days"),
-            include_last_used=params.get("include_last_used", True) is not False,
-            exact_last_used=bool(params.get("exact_last_used")),
-            max_workers=DEFAULT_MAX_WORKERS if params.get("max_workers") is None else params["max_workers"],
+            user_name=params["user_name"],
+            access_key_id=params["id"],
+            path_prefix=params["path_prefix"],
+            status=params["status"],
+            older_than_days=params["older_than_days"],
+            unused_for_days=params["unused_for_days"],
+            include_last_used=params["include_last_used"],
+            exact_last_used=params["exact_last_used"],
+            max_workers=params["max_workers"],
         )
         request.validate()
         return request
 
     def validate(self) -> None:
+        """Reject, before any AWS call, what the argument spec cannot express: ranges, combinations, IAM's rules."""
         validate_names(self.user_name, self.access_key_id)
-        if self.path_prefix is not None:
-            if self.user_name is not None or self.access_key_id is not None:
-                raise AwsError(
-                    "path_prefix only applies to whole-account reports; it cannot be combined with user_name or id"
-                )
-            if not (self.path_prefix.startswith("/") and self.path_prefix.endswith("/")):
-                raise AwsError(f"path_prefix {self.path_prefix!r} must begin and end with /, for example /service/")
-        if self.status is not None and self.status not in (ACTIVE, INACTIVE):
-            raise AwsError(f"status must be Active or Inactive, got {self.status!r}")
+        if self.path_prefix is not None and not (self.path_prefix.startswith("/") and self.path_prefix.endswith("/")):
+            raise AwsError(f"path_prefix {self.path_prefix!r} must begin and end with /, for example /service/")
         for name in ("older_than_days", "unused_for_days"):
             value = getattr(self, name)
             if value is not None and value < 0:
@@ -120,6 +106,7 @@ class Collected:
     last_used: dict[str, LastUse]
     now: datetime.datetime | None = None
     warnings: list[str] = dataclasses.field(default_factory=list)
+    credential_report_generated_at: datetime.datetime | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -129,22 +116,18 @@ class Collected:
 
 def collect_for_key(client: t.Any, request: ReportRequest) -> Collected:
     """One key: its owner and last use come from GetAccessKeyLastUsed, the key itself from ListAccessKeys."""
-    try:
-        response = call(client, "GetAccessKeyLastUsed", AccessKeyId=request.access_key_id)
-    except AwsError as exc:
-        if exc.code == "NoSuchEntity":
-            raise AwsError(f"access key {request.access_key_id} does not exist") from None
-        raise
-    owner = response.get("UserName")
+    found = key_last_used(client, request.access_key_id)
+    if found is None:
+        raise AwsError(f"access key {request.access_key_id} does not exist")
+    owner, last_use = found
     if request.user_name is not None and owner != request.user_name:
         raise AwsError(f"access key {request.access_key_id} belongs to user {owner}, not {request.user_name}")
     user_keys = read_user_keys(client, owner)
     keys = [key for key in user_keys.keys if key.access_key_id == request.access_key_id]
     if not keys:
         raise AwsError(f"access key {request.access_key_id} does not exist")
-    used = response.get("AccessKeyLastUsed", {})
-    last_used = {request.access_key_id: last_use_from_api(used)}
-    return Collected(keys, last_used if request.include_last_used else {}, user_keys.server_time)
+    last_used = {request.access_key_id: last_use} if request.include_last_used else {}
+    return Collected(keys, last_used, user_keys.server_time)
 
 
 def collect_for_user(client: t.Any, request: ReportRequest, check_mode: bool = False) -> Collected:
@@ -178,20 +161,14 @@ def collect_for_account(client: t.Any, request: ReportRequest) -> Collected:
         users = [user for user in users if user.get("Path", "/").startswith(request.path_prefix)]
     tags_by_user = {user["UserName"]: {tag["Key"]: tag["Value"] for tag in user.get("Tags", [])} for user in users}
 
-    keys: list[AccessKey] = []
-    for metadata in _map_concurrently(_list_keys_of_user, client, sorted(tags_by_user), request.max_workers):
-        for item in metadata:
-            user_tags = tags_by_user.get(item["UserName"], {})
-            keys.append(
-                AccessKey(
-                    access_key_id=item["AccessKeyId"],
-                    user_name=item["UserName"],
-                    status=item["Status"],
-                    create_date=utc(item["CreateDate"]),
-                    description=user_tags.get(item["AccessKeyId"]),
-                )
-            )
-
+    keys = [
+        AccessKey.from_api(item, user_name, tags_by_user[user_name].get(item["AccessKeyId"]))
+        for user_name, metadata in zip(
+            sorted(tags_by_user),
+            _map_concurrently(_list_keys_of_user, client, sorted(tags_by_user), request.max_workers),
+        )
+        for item in metadata
+    ]
     collected = Collected(keys, {}, server_time(headers))
     if not request.include_last_used or not keys:
         return collected
@@ -202,6 +179,7 @@ def collect_for_account(client: t.Any, request: ReportRequest) -> Collected:
         except AwsError as exc:
             collected.warnings.append(f"credential report unavailable ({exc}); looked up each key's last use instead")
         else:
+            collected.credential_report_generated_at = report.generated_at
             collected.last_used = match_credential_report(keys, report)
             remaining = [key_id for key_id in remaining if key_id not in collected.last_used]
     collected.last_used.update(_lookup_last_use(client, remaining, request.max_workers))
@@ -209,13 +187,8 @@ def collect_for_account(client: t.Any, request: ReportRequest) -> Collected:
 
 
 def _list_keys_of_user(client: t.Any, user_name: str) -> list[dict[str, t.Any]]:
-    try:
-        metadata, _headers = paginate(client, "ListAccessKeys", "AccessKeyMetadata", UserName=user_name)
-    except AwsError as exc:
-        if exc.code == "NoSuchEntity":  # deleted since the user list was read
-            return []
-        raise
-    return [{**item, "UserName": item.get("UserName", user_name)} for item in metadata]
+    listed = paginate(client, "ListAccessKeys", "AccessKeyMetadata", absent_ok=True, UserName=user_name)
+    return listed[0] if listed else []  # None: the user was deleted since the user list was read
 
 
 def _lookup_last_use(client: t.Any, key_ids: list[str], max_workers: int) -> dict[str, LastUse]:
@@ -229,77 +202,6 @@ def _map_concurrently(function: t.Callable, client: t.Any, items: list[t.Any], m
         return [function(client, item) for item in items]
     with concurrent.futures.ThreadPoolExecutor(max_workers=min(max_workers, len(items))) as pool:
         return list(pool.map(lambda item: function(client, item), items))
-
-
-# ---------------------------------------------------------------------------------------------
-# The credential report
-# ---------------------------------------------------------------------------------------------
-
-
-def read_credential_report(client: t.Any, sleep: t.Callable[[float], None] = time.sleep) -> list[dict[str, str]]:
-    """The rows of the IAM credential report, generating one if needed (IAM reuses a report up to 4 hours old)."""
-    state = call(client, "GenerateCredentialReport").get("State")
-    for delay in CREDENTIAL_REPORT_POLL_DELAYS:
-        if state == "COMPLETE":
-            break
-        sleep(delay)
-        state = call(client, "GenerateCredentialReport").get("State")
-    if state != "COMPLETE":
-        raise AwsError("the IAM credential report is still being generated")
-    content = call(client, "GetCredentialReport").get("Content", b"")
-    text = content.decode("utf-8") if isinstance(content, bytes) else str(content)
-    return list(csv.DictReader(io.StringIO(text)))
-
-
-def _report_time(value: str | None) -> datetime.datetime | None:
-    if not value or value in ("N/A", "not_supported", "no_information"):
-        return None
-    try:
-        parsed = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return utc(parsed)
-
-
-def match_credential_report(keys: list[AccessKey], report: list[dict[str, str]]) -> dict[str, LastUse]:
-    """Last use of each key the report can place: same user, and the key's creation second is the column's
-    ``access_key_N_last_rotated``. Keys it cannot place unambiguously are left out (looked up one by one)."""
-    rows = {row.get("user"): row for row in report}
-    keys_by_user: dict[str, list[AccessKey]] = {}
-    for key in keys:
-        keys_by_user.setdefault(key.user_name, []).append(key)
-
-    matched: dict[str, LastUse] = {}
-    for user_name, user_keys in keys_by_user.items():
-        row = rows.get(user_name)
-        if row is None:
-            continue
-        for slot in ("1", "2"):
-            rotated = _report_time(row.get(f"access_key_{slot}_last_rotated"))
-            if rotated is None:
-                continue
-            candidates = [key for key in user_keys if key.create_date and _same_second(key.create_date, rotated)]
-            if len(candidates) != 1:
-                continue
-            matched[candidates[0].access_key_id] = LastUse(
-                date=_report_time(row.get(f"access_key_{slot}_last_used_date")),
-                service=unless_placeholder(row.get(f"access_key_{slot}_last_used_service")),
-                region=unless_placeholder(row.get(f"access_key_{slot}_last_used_region")),
-            )
-    # Two keys created in the same second cannot be told apart: look both up.
-    seconds = {}
-    for key in keys:
-        if key.create_date:
-            seconds.setdefault((key.user_name, key.create_date.replace(microsecond=0)), []).append(key.access_key_id)
-    for same in seconds.values():
-        if len(same) > 1:
-            for key_id in same:
-                matched.pop(key_id, None)
-    return matched
-
-
-def _same_second(first: datetime.datetime, second: datetime.datetime) -> bool:
-    return first.replace(microsecond=0) == second.replace(microsecond=0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -342,6 +244,8 @@ def build_report(collected: Collected, request: ReportRequest) -> dict[str, t.An
     ]
     entries = [entry for entry in entries if matches_filters(entry, request)]
     result: dict[str, t.Any] = {"changed": False, "access_keys": entries, "count": len(entries)}
+    if collected.credential_report_generated_at is not None:
+        result["credential_report_generated_at"] = collected.credential_report_generated_at.isoformat()
     filters = request.filters()
     if filters:
         result["filters"] = filters
@@ -349,33 +253,3 @@ def build_report(collected: Collected, request: ReportRequest) -> dict[str, t.An
     if warnings:
         result["warnings"] = warnings
     return result
-
-
-# ---------------------------------------------------------------------------------------------
-# The iam_access_key_info task
-# ---------------------------------------------------------------------------------------------
-
-
-def report_access_keys(
-    params: dict[str, t.Any],
-    client: t.Any = None,
-    client_factory: t.Callable[..., t.Any] = iam_client,
-    check_mode: bool = False,
-) -> dict[str, t.Any]:
-    """Report access keys per ``params`` (the info module's options); return the task result.
-
-    In check mode a user that does not exist gives an empty report and a warning instead of an error.
-    """
-    request = ReportRequest.from_params(params)
-    if client is None:
-        kwargs = connection_kwargs(params)
-        if not (params.get("aws_config") or {}).get("retries"):
-            kwargs["config"]["retries"] = dict(REPORT_RETRIES)
-        client = client_factory(**kwargs)
-    if request.access_key_id is not None:
-        collected = collect_for_key(client, request)
-    elif request.user_name is not None:
-        collected = collect_for_user(client, request, check_mode)
-    else:
-        collected = collect_for_account(client, request)
-    return build_report(collected, request)

@@ -47,7 +47,7 @@ options:
       - V(active) ensures an Active key; with O(id), the key is activated. Without O(id), a key is created if no
         Active key is in scope. An Inactive key is never re-activated without its O(id), since a deactivated key
         may be compromised.
-      - V(inactive) makes the O(id) key, or every key in scope, Inactive. It never creates a key: to create a key
+      - V(inactive) makes the O(id) key, or every key in scope, Inactive. It never creates a key. To create a key
         that is Inactive from the start, use two tasks, V(present) (register its result) and then V(inactive)
         with O(id) set to the created RV(access_key.access_key_id).
       - V(absent) deletes the O(id) key, or every key in scope, together with its description tag. A user or key
@@ -274,56 +274,13 @@ retained_access_key_ids:
   sample: [AKIAIOSFODNN7EXAMPLE]
 """
 
-from collections.abc import Callable
-
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.keyguard.aws.plugins.module_utils._access_keys import (
-    PREVIOUS_KEYS_CHOICES,
-    STATES,
-    ensure_access_keys,
-)
-from ansible_collections.keyguard.aws.plugins.module_utils._aws import (
-    CONNECTION_ARGUMENT_SPEC,
-    AwsError,
-    iam_client,
-    tune_module_process,
-)
-
-ARGUMENT_SPEC = {
-    "user_name": {"type": "str", "aliases": ["username"]},
-    "id": {"type": "str", "aliases": ["access_key_id"]},
-    "description": {"type": "str"},
-    "state": {"type": "str", "choices": list(STATES), "default": "present"},
-    "rotate_after_days": {"type": "int"},
-    "previous_keys": {"type": "str", "choices": list(PREVIOUS_KEYS_CHOICES), "default": "keep", "no_log": False},
-    "previous_keys_idle_hours": {"type": "int", "default": 0, "no_log": False},
-    **CONNECTION_ARGUMENT_SPEC,
-}
-
-
-ARGUMENT_RULES = {"required_one_of": [("user_name", "id")]}
-
-
-def run(params: dict, check_mode: bool, diff: bool, client_factory: Callable = iam_client) -> dict:
-    """The task's logic, shared by main() and the in-process action plugin. Raises AwsError."""
-    result = ensure_access_keys(params, check_mode=check_mode, client_factory=client_factory)
-    if not diff:
-        result.pop("diff")
-    return result
+from ansible_collections.keyguard.aws.plugins.module_utils._key_task import ARGUMENT_RULES, ARGUMENT_SPEC, run
+from ansible_collections.keyguard.aws.plugins.module_utils._module_runner import run_module
 
 
 def main() -> None:
-    tune_module_process()
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True, **ARGUMENT_RULES)
-    try:
-        result = run(module.params, module.check_mode, module._diff)
-    except AwsError as exc:
-        result = {**exc.result, "failed": True, "msg": exc.message}
-    if result.get("failed"):
-        # Outside the except block, so no traceback of an expected AWS error is attached to the result.
-        module.fail_json(**result)
-    module.exit_json(**result)
+    """Parse the options (ARGUMENT_SPEC), run the task (module_utils/_key_task.py: run), exit with its result."""
+    run_module(ARGUMENT_SPEC, ARGUMENT_RULES, run)
 
 
 if __name__ == "__main__":

@@ -184,54 +184,13 @@ filters:
   sample: {status: Active, older_than_days: 90}
 """
 
-from collections.abc import Callable
-
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.keyguard.aws.plugins.module_utils._aws import (
-    CONNECTION_ARGUMENT_SPEC,
-    AwsError,
-    iam_client,
-    tune_module_process,
-)
-from ansible_collections.keyguard.aws.plugins.module_utils._key_report import (
-    DEFAULT_MAX_WORKERS,
-    report_access_keys,
-)
-
-ARGUMENT_SPEC = {
-    "user_name": {"type": "str", "aliases": ["username"]},
-    "id": {"type": "str", "aliases": ["access_key_id"]},
-    "path_prefix": {"type": "str"},
-    "status": {"type": "str", "choices": ["Active", "Inactive"]},
-    "older_than_days": {"type": "int"},
-    "unused_for_days": {"type": "int"},
-    "include_last_used": {"type": "bool", "default": True},
-    "exact_last_used": {"type": "bool", "default": False},
-    "max_workers": {"type": "int", "default": DEFAULT_MAX_WORKERS},
-    **CONNECTION_ARGUMENT_SPEC,
-}
-
-
-ARGUMENT_RULES = {"mutually_exclusive": [("path_prefix", "user_name"), ("path_prefix", "id")]}
-
-
-def run(params: dict, check_mode: bool, diff: bool, client_factory: Callable = iam_client) -> dict:
-    """The task's logic, shared by main() and the in-process action plugin. Raises AwsError."""
-    return report_access_keys(params, client_factory=client_factory, check_mode=check_mode)
+from ansible_collections.keyguard.aws.plugins.module_utils._module_runner import run_module
+from ansible_collections.keyguard.aws.plugins.module_utils._report_task import ARGUMENT_RULES, ARGUMENT_SPEC, run
 
 
 def main() -> None:
-    tune_module_process()
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True, **ARGUMENT_RULES)
-    try:
-        result = run(module.params, module.check_mode, module._diff)
-    except AwsError as exc:
-        result = {**exc.result, "failed": True, "msg": exc.message}
-    if result.get("failed"):
-        # Outside the except block, so no traceback of an expected AWS error is attached to the result.
-        module.fail_json(**result)
-    module.exit_json(**result)
+    """Parse the options (ARGUMENT_SPEC), run the task (module_utils/_report_task.py: run), exit with its result."""
+    run_module(ARGUMENT_SPEC, ARGUMENT_RULES, run)
 
 
 if __name__ == "__main__":

@@ -61,18 +61,18 @@ def aws_utils() -> types.ModuleType:
     return importlib.import_module("ansible_collections.keyguard.aws.plugins.module_utils._aws")
 
 
-def cached_iam_client(**kwargs: t.Any) -> t.Any:
-    cache_key = json.dumps(kwargs, sort_keys=True, default=str)
+def cached_client(service: str, **kwargs: t.Any) -> t.Any:
+    """The client factory of in-process tasks: ``_aws.aws_client``, one client per service and options a process."""
+    cache_key = json.dumps([service, kwargs], sort_keys=True, default=str)
     client = _CLIENTS.get(cache_key)
     if client is None:
-        client = _CLIENTS[cache_key] = aws_utils().iam_client(**kwargs)
+        client = _CLIENTS[cache_key] = aws_utils().aws_client(service, **kwargs)
     return client
 
 
-def module_import_name(module_name: str) -> str:
-    """``keyguard.aws.iam_access_key`` -> the Python module that holds its code."""
-    namespace, collection, name = module_name.split(".")
-    return f"ansible_collections.{namespace}.{collection}.plugins.modules.{name}"
+def task_import_name(task_module: str) -> str:
+    """``_key_task`` -> the Python module in module_utils that holds a task's options and run()."""
+    return f"ansible_collections.keyguard.aws.plugins.module_utils.{task_module}"
 
 
 def preload_in_controller() -> None:
@@ -81,7 +81,7 @@ def preload_in_controller() -> None:
         return
     while _TO_PRELOAD:
         importlib.import_module(_TO_PRELOAD.pop())
-    aws_utils().warm_up()
+    importlib.import_module("ansible_collections.keyguard.aws.plugins.module_utils._botocore_loader").warm_up()
 
 
 # Only the controller's main process preloads: workers are forked from it and do not fork workers themselves.
@@ -128,18 +128,20 @@ def _plain(value: t.Any) -> t.Any:
 
 
 class InProcessModuleAction(ActionBase):
-    """Base of the keyguard.aws action plugins; a subclass names its module in ``module_name``.
+    """Base of the keyguard.aws action plugins; a subclass names its module in ``module_name`` and the module_utils
+    file of its task in ``task_module``.
 
-    The module's Python code provides ``ARGUMENT_SPEC``, ``ARGUMENT_RULES`` (the validator's other
-    options) and ``run(params, check_mode, diff, client_factory)``, its logic.
+    The task module provides ``ARGUMENT_SPEC``, ``ARGUMENT_RULES`` (the validator's other options) and
+    ``run(params, check_mode, diff, client_factory)``, the module's logic.
     """
 
     _VALID_ARGS = frozenset()  # validated below with the module's own argument spec
     module_name = ""
+    task_module = ""
 
     def __init_subclass__(cls, **kwargs: t.Any) -> None:
         super().__init_subclass__(**kwargs)
-        _TO_PRELOAD.add(module_import_name(cls.module_name))
+        _TO_PRELOAD.add(task_import_name(cls.task_module))
 
     def run(self, tmp: str | None = None, task_vars: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
         task_vars = task_vars or {}
@@ -191,10 +193,8 @@ class InProcessModuleAction(ActionBase):
     def run_in_process(self) -> dict[str, t.Any]:
         _RAN_IN_PROCESS[0] = 1
         aws = aws_utils()
-        module = importlib.import_module(module_import_name(self.module_name))
-        validation = ArgumentSpecValidator(module.ARGUMENT_SPEC, **module.ARGUMENT_RULES).validate(
-            _plain(self._task.args)
-        )
+        task = importlib.import_module(task_import_name(self.task_module))
+        validation = ArgumentSpecValidator(task.ARGUMENT_SPEC, **task.ARGUMENT_RULES).validate(_plain(self._task.args))
         no_log_values = validation._no_log_values
         if validation.error_messages:
             msg = validation.errors.msg
@@ -203,7 +203,7 @@ class InProcessModuleAction(ActionBase):
             return remove_values({"failed": True, "msg": msg}, no_log_values)
         params = validation.validated_parameters
         try:
-            result = module.run(params, bool(self._task.check_mode), bool(self._task.diff), cached_iam_client)
+            result = task.run(params, bool(self._task.check_mode), bool(self._task.diff), cached_client)
         except aws.AwsError as exc:
             result = {"failed": True, "msg": exc.message, **exc.result}
         result["invocation"] = {"module_args": params}

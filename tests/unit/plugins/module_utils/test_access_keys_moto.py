@@ -17,16 +17,13 @@ import botocore.session
 import pytest
 from freezegun import freeze_time
 from moto import mock_aws
+from unit_tasks import WRITE_OPERATIONS, ensure_access_keys
 
-from ansible_collections.keyguard.aws.plugins.module_utils._access_keys import (
-    WRITE_OPERATIONS,
-    Action,
-    apply,
-    ensure_access_keys,
-    read_user_keys,
-    server_time,
-)
-from ansible_collections.keyguard.aws.plugins.module_utils._aws import AwsError, connection_kwargs, iam_client
+from ansible_collections.keyguard.aws.plugins.module_utils._aws import AwsError, aws_client, connection_kwargs
+from ansible_collections.keyguard.aws.plugins.module_utils._aws_calls import server_time
+from ansible_collections.keyguard.aws.plugins.module_utils._key_apply import apply
+from ansible_collections.keyguard.aws.plugins.module_utils._key_reads import read_user_keys
+from ansible_collections.keyguard.aws.plugins.module_utils._key_types import Action
 
 # ensure_access_keys() against moto's in-process IAM. Each row: check mode (nothing changes), real run (IAM read back
 # with a separate boto3 client), re-run (changed false, no write call, few calls).
@@ -117,7 +114,7 @@ def reader(mocked_aws: None, shared_session: botocore.session.Session) -> t.Any:
 
 
 def test_client_options_match_iam_client(client: t.Any) -> None:
-    own = iam_client(**connection_kwargs({"region": "us-east-1"}))
+    own = aws_client("iam", **connection_kwargs({"region": "us-east-1"}))
     assert own.meta.config.retries == {"mode": "standard", "total_max_attempts": 5}
     assert client.meta.config.retries["mode"] == own.meta.config.retries["mode"]
     assert client.meta.config.user_agent_extra == own.meta.config.user_agent_extra

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import collections
 import datetime
+import functools
 import gc
 import gzip
 import os
@@ -19,18 +20,21 @@ import botocore.loaders
 import pytest
 import yaml
 from botocore.stub import Stubber
+from unit_tasks import ensure_access_keys
 
-from ansible_collections.keyguard.aws.plugins.module_utils import _aws
-from ansible_collections.keyguard.aws.plugins.module_utils._access_keys import call, ensure_access_keys
+from ansible_collections.keyguard.aws.plugins.module_utils import _aws, _botocore_loader
 from ansible_collections.keyguard.aws.plugins.module_utils._aws import (
     AwsError,
+    aws_client,
     connection_kwargs,
     describe_failure,
     error_code,
-    iam_client,
     is_aws_failure,
     require_sdk,
 )
+from ansible_collections.keyguard.aws.plugins.module_utils._aws_calls import call
+
+iam_client = functools.partial(aws_client, "iam")
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
 USER_AGENT = "keyguard.aws/0.1.0"
@@ -554,13 +558,13 @@ def test_describe_failure_without_sdk(monkeypatch: pytest.MonkeyPatch) -> None:
 def count_model_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The paths of the botocore data files read from now on."""
     reads: list[str] = []
-    original = _aws.ModelFileLoader.load_file
+    original = _botocore_loader.ModelFileLoader.load_file
 
     def load_file(self: Any, file_path: str) -> Any:
         reads.append(file_path)
         return original(self, file_path)
 
-    monkeypatch.setattr(_aws.ModelFileLoader, "load_file", load_file)
+    monkeypatch.setattr(_botocore_loader.ModelFileLoader, "load_file", load_file)
     return reads
 
 
@@ -579,7 +583,7 @@ def _key_order(value: Any) -> Any:
 )
 def test_model_file_loader_reads_what_botocore_reads(relative_path: str) -> None:
     path = os.path.join(botocore.loaders.Loader.BUILTIN_DATA_PATH, relative_path)
-    ours = _aws.ModelFileLoader().load_file(path)
+    ours = _botocore_loader.ModelFileLoader().load_file(path)
     botocores = botocore.loaders.JSONFileLoader().load_file(path)
     assert ours is not None
     assert isinstance(ours, dict) and not isinstance(ours, collections.OrderedDict)
@@ -587,7 +591,7 @@ def test_model_file_loader_reads_what_botocore_reads(relative_path: str) -> None
 
 
 def test_model_file_loader_prefers_plain_json_and_misses_quietly(tmp_path: Path) -> None:
-    loader = _aws.ModelFileLoader()
+    loader = _botocore_loader.ModelFileLoader()
     assert loader.load_file(str(tmp_path / "absent")) is None
     with gzip.open(tmp_path / "model.json.gz", "wb") as stream:
         stream.write(b'{"from": "gzip", "b": 1, "a": 2}')
@@ -596,10 +600,10 @@ def test_model_file_loader_prefers_plain_json_and_misses_quietly(tmp_path: Path)
     assert loader.load_file(str(tmp_path / "model")) == {"from": "json"}
 
 
-def test_data_loader_lists_only_iam(clean_aws_env: Path) -> None:
-    loader = _aws.data_loader(None)
-    assert loader.list_available_services("service-2") == ["iam"]
-    assert loader.list_available_services("paginators-1") == ["iam"]
+def test_data_loader_lists_only_our_services(clean_aws_env: Path) -> None:
+    loader = _botocore_loader.data_loader(None)
+    assert loader.list_available_services("service-2") == ["iam", "sts", "secretsmanager", "ssm", "organizations"]
+    assert "iam" in loader.list_available_services("paginators-1")
     assert loader.list_available_services("no-such-model-type-1") == []
     # Everything else is botocore's own loader: the same search paths and model as the default one.
     default = botocore.loaders.create_loader()
@@ -610,9 +614,9 @@ def test_data_loader_lists_only_iam(clean_aws_env: Path) -> None:
 def test_data_loader_one_per_data_path(clean_aws_env: Path) -> None:
     extra = clean_aws_env / "models"
     extra.mkdir()
-    assert _aws.data_loader(None) is _aws.data_loader(None)
-    custom = _aws.data_loader(f"{extra}{os.pathsep}~/more")
-    assert custom is not _aws.data_loader(None)
+    assert _botocore_loader.data_loader(None) is _botocore_loader.data_loader(None)
+    custom = _botocore_loader.data_loader(f"{extra}{os.pathsep}~/more")
+    assert custom is not _botocore_loader.data_loader(None)
     assert custom.search_paths[:2] == [str(extra), os.path.expanduser("~/more")]
 
 
@@ -622,15 +626,15 @@ def test_iam_client_shares_the_loader_and_honours_aws_data_path(
     params = {"access_key": "AKIAEXAMPLE", "secret_key": SECRET, "region": "us-east-1"}
     first = iam_client(**connection_kwargs(params))
     second = iam_client(**connection_kwargs(params))
-    assert first._loader is second._loader is _aws.data_loader(None)
+    assert first._loader is second._loader is _botocore_loader.data_loader(None)
     monkeypatch.setenv("AWS_DATA_PATH", str(clean_aws_env))
     third = iam_client(**connection_kwargs(params))
-    assert third._loader is _aws.data_loader(str(clean_aws_env))
+    assert third._loader is _botocore_loader.data_loader(str(clean_aws_env))
     assert third._loader.search_paths[0] == str(clean_aws_env)
 
 
 def test_client_after_warm_up_reads_no_model_file(clean_aws_env: Path, count_model_reads: list[str]) -> None:
-    _aws.warm_up()
+    _botocore_loader.warm_up()
     count_model_reads.clear()
     client = iam_client(**connection_kwargs({"access_key": "AKIAEXAMPLE", "secret_key": SECRET}))
     client.get_paginator("list_access_keys")
@@ -640,23 +644,85 @@ def test_client_after_warm_up_reads_no_model_file(clean_aws_env: Path, count_mod
 
 def test_warm_up_survives_a_broken_aws_config(clean_aws_env: Path) -> None:
     (clean_aws_env / "config").write_text("[profile broken\nregion = us-east-1\n")
-    _aws.warm_up()  # the task that uses the config reports the problem; the warm-up keeps quiet
+    _botocore_loader.warm_up()  # the task that uses the config reports the problem; the warm-up keeps quiet
     with pytest.raises(AwsError, match="could not create the IAM client"):
         iam_client(**connection_kwargs({"access_key": "AKIAEXAMPLE", "secret_key": SECRET}))
 
 
 def test_warm_up_without_botocore_does_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_aws, "BOTOCORE_IMPORT_ERROR", ImportError("No module named 'botocore'"))
-    monkeypatch.setattr(_aws, "_DATA_LOADERS", {})
-    _aws.warm_up()
-    assert _aws._DATA_LOADERS == {}
+    monkeypatch.setattr(_botocore_loader, "HAS_BOTOCORE", False)
+    monkeypatch.setattr(_botocore_loader, "_DATA_LOADERS", {})
+    _botocore_loader.warm_up()
+    assert _botocore_loader._DATA_LOADERS == {}
 
 
 def test_tune_module_process_collects_rarely() -> None:
     saved = gc.get_threshold()
     try:
-        _aws.tune_module_process()
+        _botocore_loader.tune_module_process()
         assert gc.get_threshold() == (50_000, 20, 100)
         assert gc.isenabled()
     finally:
         gc.set_threshold(*saved)
+
+
+@pytest.mark.parametrize(
+    ("version", "applies"),
+    [("1.34.0", True), ("1.44.8", True), ("1.33.9", False), ("1.45.0", False), ("2.0.0", False), ("dev", False)],
+)
+def test_speedups_only_on_the_botocore_releases_they_were_checked_against(version: str, applies: bool) -> None:
+    assert _botocore_loader.speedups_apply(version) is applies
+
+
+def test_other_botocore_releases_get_botocore_own_loader(clean_aws_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_botocore_loader.botocore, "__version__", "1.99.0")
+    client = iam_client(**connection_kwargs({"access_key": "AKIAEXAMPLE", "secret_key": SECRET}))
+    assert not isinstance(client._loader, _botocore_loader.ServiceDataLoader)
+    assert client.meta.service_model.service_name == "iam"
+
+
+@pytest.mark.parametrize("service", ["sts", "secretsmanager", "ssm", "organizations"])
+def test_aws_client_for_each_service_with_the_same_options(clean_aws_env: Path, service: str) -> None:
+    params = {"access_key": "AKIAEXAMPLE", "secret_key": SECRET, "region": "eu-west-1"}
+    client = aws_client(service, **connection_kwargs(params))
+    assert client.meta.service_model.endpoint_prefix == service
+    assert client.meta.region_name == ("aws-global" if service == "organizations" else "eu-west-1")
+    assert client.meta.config.retries == {"mode": "standard", "total_max_attempts": 5}
+    assert "keyguard.aws/0.1.0" in client.meta.config.user_agent_extra
+
+
+def test_global_services_default_to_the_partition_region(clean_aws_env: Path) -> None:
+    keys = {"access_key": "AKIAEXAMPLE", "secret_key": SECRET}
+    # botocore names the global endpoint's region aws-global; it signs for us-east-1
+    for service in ("iam", "sts", "organizations"):
+        assert aws_client(service, **connection_kwargs(keys)).meta.region_name in ("us-east-1", "aws-global")
+    with pytest.raises(AwsError) as excinfo:
+        aws_client("secretsmanager", **connection_kwargs(keys))
+    assert str(excinfo.value).startswith("could not create the Secrets Manager client: ")
+
+
+@pytest.mark.parametrize(
+    ("retries", "mentions"),
+    [({"mode": "turbo"}, "turbo"), ({"total_max_attempts": 0}, "total_max_attempts"), ({"retry": 1}, "retry")],
+)
+def test_retry_settings_botocore_rejects_name_aws_config(clean_aws_env: Path, retries: dict, mentions: str) -> None:
+    params = {"access_key": "AKIAEXAMPLE", "secret_key": SECRET, "aws_config": {"retries": retries}}
+    with pytest.raises(AwsError) as excinfo:
+        iam_client(**connection_kwargs(params))
+    assert str(excinfo.value).startswith("aws_config.retries ")
+    assert mentions in str(excinfo.value)
+    assert SECRET not in str(excinfo.value)
+
+
+def test_call_names_the_service_of_the_client(clean_aws_env: Path) -> None:
+    params = {"access_key": "AKIAEXAMPLE", "secret_key": SECRET, "region": "eu-west-1"}
+    client = aws_client("secretsmanager", **connection_kwargs(params))
+    with Stubber(client) as stubber:
+        stubber.add_client_error("describe_secret", "ResourceNotFoundException", "Secrets Manager can't find it.")
+        with pytest.raises(AwsError) as excinfo:
+            call(client, "DescribeSecret", SecretId="apps/x")
+        stubber.add_client_error("describe_secret", "ResourceNotFoundException", "Secrets Manager can't find it.")
+        assert call(client, "DescribeSecret", absent_ok=True, SecretId="apps/x") is None
+    assert str(excinfo.value) == (
+        "secretsmanager:DescribeSecret failed: ResourceNotFoundException: Secrets Manager can't find it."
+    )

@@ -16,23 +16,30 @@ import botocore.config
 import botocore.exceptions
 import botocore.session
 import pytest
+from botocore.stub import Stubber
 from freezegun import freeze_time
 from moto import mock_aws
+from unit_tasks import report_access_keys, report_request
 
-from ansible_collections.keyguard.aws.plugins.module_utils._access_keys import AccessKey, LastUse
-from ansible_collections.keyguard.aws.plugins.module_utils._aws import AwsError, connection_kwargs
-from ansible_collections.keyguard.aws.plugins.module_utils._key_report import (
+from ansible_collections.keyguard.aws.plugins.module_utils import _credential_report
+from ansible_collections.keyguard.aws.plugins.module_utils._aws import AwsError, aws_client, connection_kwargs
+from ansible_collections.keyguard.aws.plugins.module_utils._credential_report import (
     CREDENTIAL_REPORT_POLL_DELAYS,
+    CredentialReport,
+    read_credential_report,
+)
+from ansible_collections.keyguard.aws.plugins.module_utils._credential_report import (
+    match_credential_report as match_report,
+)
+from ansible_collections.keyguard.aws.plugins.module_utils._key_report import (
     DEFAULT_MAX_WORKERS,
     Collected,
     ReportRequest,
     build_report,
     key_report_entry,
-    match_credential_report,
     matches_filters,
-    read_credential_report,
-    report_access_keys,
 )
+from ansible_collections.keyguard.aws.plugins.module_utils._key_types import AccessKey, LastUse
 
 UTC = datetime.timezone.utc
 KEY_A = "AKIAAAAAAAAAAAAAAAA1"
@@ -54,7 +61,7 @@ def at(*args: int) -> datetime.datetime:
 
 
 def test_request_defaults() -> None:
-    request = ReportRequest.from_params({})
+    request = report_request({})
     assert request == ReportRequest(
         user_name=None,
         access_key_id=None,
@@ -103,7 +110,7 @@ def test_request_module_params_with_nulls() -> None:
     ],
 )
 def test_request_accepts(params: dict[str, t.Any], expected: dict[str, t.Any]) -> None:
-    request = ReportRequest.from_params(params)
+    request = report_request(params)
     assert request.filters() == expected
     if "max_workers" in params:
         assert request.max_workers == params["max_workers"]
@@ -132,12 +139,12 @@ def test_request_accepts(params: dict[str, t.Any], expected: dict[str, t.Any]) -
         pytest.param({"id": ""}, "id '' is not a valid access key id", id="id-empty"),
         pytest.param(
             {"path_prefix": "/svc/", "user_name": "bob"},
-            "path_prefix only applies to whole-account reports; it cannot be combined with user_name or id",
+            "parameters are mutually exclusive: path_prefix|user_name",
             id="path+user",
         ),
         pytest.param(
             {"path_prefix": "/svc/", "id": KEY_A},
-            "path_prefix only applies to whole-account reports; it cannot be combined with user_name or id",
+            "parameters are mutually exclusive: path_prefix|id",
             id="path+id",
         ),
         pytest.param(
@@ -146,8 +153,12 @@ def test_request_accepts(params: dict[str, t.Any], expected: dict[str, t.Any]) -
             id="path-no-leading-slash",
         ),
         pytest.param({"path_prefix": "/svc"}, "path_prefix '/svc' must begin and end with /", id="path-no-trailing"),
-        pytest.param({"status": "active"}, "status must be Active or Inactive, got 'active'", id="status-lower"),
-        pytest.param({"status": "Expired"}, "status must be Active or Inactive, got 'Expired'", id="status-unknown"),
+        pytest.param(
+            {"status": "active"}, "value of status must be one of: Active, Inactive, got: active", id="status-lower"
+        ),
+        pytest.param(
+            {"status": "Expired"}, "value of status must be one of: Active, Inactive, got: Expired", id="status-unknown"
+        ),
         pytest.param({"older_than_days": -1}, "older_than_days must be 0 or more, got -1", id="older-negative"),
         pytest.param({"unused_for_days": -5}, "unused_for_days must be 0 or more, got -5", id="unused-negative"),
         pytest.param(
@@ -162,7 +173,7 @@ def test_request_accepts(params: dict[str, t.Any], expected: dict[str, t.Any]) -
 )
 def test_request_rejects(params: dict[str, t.Any], message: str) -> None:
     with pytest.raises(AwsError) as error:
-        ReportRequest.from_params(params)
+        report_request(params)
     assert message in error.value.message
     assert error.value.code is None
 
@@ -171,7 +182,7 @@ def test_request_empty_user_name_is_not_a_whole_account_report() -> None:
     """user_name given but empty (e.g. an undefined variable templated to "") names no valid user: it must be
     rejected like any other invalid name, not silently widen the report to every user of the account."""
     with pytest.raises(AwsError) as error:
-        ReportRequest.from_params({"user_name": ""})
+        report_request({"user_name": ""})
     assert "is not a valid IAM user name" in error.value.message
 
 
@@ -191,6 +202,12 @@ def report_row(user: str, *slots: tuple[str, str, str, str]) -> dict[str, str]:
         row[f"access_key_{number}_last_used_service"] = service
         row[f"access_key_{number}_last_used_region"] = region
     return row
+
+
+def match_credential_report(
+    keys: list[AccessKey], rows: list[dict[str, str]], generated_at: datetime.datetime | None = None
+) -> dict[str, LastUse]:
+    return match_report(keys, CredentialReport(rows, generated_at))
 
 
 def key(key_id: str, user: str, created: datetime.datetime, status: str = "Active", description: str | None = None):
@@ -372,7 +389,7 @@ def entry_of(status: str = "Active", age: int = 0, idle: int | None = None) -> d
     ],
 )
 def test_matches_filters(entry: dict[str, t.Any], params: dict[str, t.Any], matches: bool) -> None:
-    assert matches_filters(entry, ReportRequest.from_params(params)) is matches
+    assert matches_filters(entry, report_request(params)) is matches
 
 
 def sample_collected(warnings: list[str] | None = None) -> Collected:
@@ -390,7 +407,7 @@ def sample_collected(warnings: list[str] | None = None) -> Collected:
 
 
 def test_build_report_sorted_by_user_then_creation() -> None:
-    result = build_report(sample_collected(), ReportRequest.from_params({}))
+    result = build_report(sample_collected(), report_request({}))
     assert result == {
         "changed": False,
         "count": 4,
@@ -473,16 +490,14 @@ def test_build_report_sorted_by_user_then_creation() -> None:
     ],
 )
 def test_build_report_filters(params: dict[str, t.Any], expected_ids: list[str], filters: dict[str, t.Any]) -> None:
-    result = build_report(sample_collected(), ReportRequest.from_params(params))
+    result = build_report(sample_collected(), report_request(params))
     assert [entry["access_key_id"] for entry in result["access_keys"]] == expected_ids
     assert result["count"] == len(expected_ids)
     assert result["filters"] == filters
 
 
 def test_build_report_without_last_use_and_with_warnings() -> None:
-    result = build_report(
-        sample_collected(["report unavailable"]), ReportRequest.from_params({"include_last_used": False})
-    )
+    result = build_report(sample_collected(["report unavailable"]), report_request({"include_last_used": False}))
     assert [entry["access_key_id"] for entry in result["access_keys"]] == [KEY_A, KEY_B, KEY_C, KEY_D]
     for entry in result["access_keys"]:
         assert not set(LAST_USE_FIELDS) & set(entry)
@@ -491,18 +506,18 @@ def test_build_report_without_last_use_and_with_warnings() -> None:
 
 
 def test_build_report_empty() -> None:
-    result = build_report(Collected([], {}, NOW), ReportRequest.from_params({}))
+    result = build_report(Collected([], {}, NOW), report_request({}))
     assert result == {"changed": False, "access_keys": [], "count": 0}
 
 
 def test_build_report_without_server_time_uses_local_clock() -> None:
     created = datetime.datetime.now(UTC) - datetime.timedelta(days=3, hours=1)
-    result = build_report(Collected([key(KEY_A, "a", created)], {}, None), ReportRequest.from_params({}))
+    result = build_report(Collected([key(KEY_A, "a", created)], {}, None), report_request({}))
     assert result["access_keys"][0]["age_days"] == 3
 
 
 # =============================================================================================
-# read_credential_report with an injected sleep
+# read_credential_report: botocore's Stubber answers, time.sleep is recorded
 # =============================================================================================
 
 REPORT_CSV = (
@@ -510,23 +525,29 @@ REPORT_CSV = (
     "alice,arn:aws:iam::123456789012:user/alice,2025-01-01T00:00:00+00:00,N/A\n"
     "bob,arn:aws:iam::123456789012:user/bob,N/A,N/A\n"
 )
+GENERATED = datetime.datetime(2026, 2, 28, 23, 0, 0, tzinfo=UTC)
 
 
-class FakeReportClient:
-    """Answers GenerateCredentialReport with the given states in turn, then GetCredentialReport."""
+@pytest.fixture
+def slept(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The delays the credential report polling waited (it waits for nothing)."""
+    delays: list[float] = []
+    monkeypatch.setattr(_credential_report.time, "sleep", delays.append)
+    return delays
 
-    def __init__(self, states: list[str], content: bytes | str = REPORT_CSV.encode()) -> None:
-        self.states = list(states)
-        self.content = content
-        self.operations: list[str] = []
 
-    def generate_credential_report(self) -> dict[str, t.Any]:
-        self.operations.append("GenerateCredentialReport")
-        return {"State": self.states.pop(0)}
-
-    def get_credential_report(self) -> dict[str, t.Any]:
-        self.operations.append("GetCredentialReport")
-        return {"Content": self.content, "ReportFormat": "text/csv"}
+def stubbed_report_client(states: list[str], content: bytes = REPORT_CSV.encode()) -> tuple[t.Any, Stubber]:
+    """An IAM client answering GenerateCredentialReport with ``states`` in turn, then GetCredentialReport."""
+    client = aws_client("iam", access_key="AKIAEXAMPLE", secret_key="not-a-secret", region="us-east-1")
+    stubber = Stubber(client)
+    for state in states:
+        stubber.add_response("generate_credential_report", {"State": state}, {})
+    if states and states[-1] == "COMPLETE":
+        stubber.add_response(
+            "get_credential_report", {"Content": content, "ReportFormat": "text/csv", "GeneratedTime": GENERATED}, {}
+        )
+    stubber.activate()
+    return client, stubber
 
 
 EXPECTED_ROWS = [
@@ -553,26 +574,20 @@ EXPECTED_ROWS = [
         (["STARTED", "INPROGRESS", "INPROGRESS", "COMPLETE"], [0.5, 1.0, 2.0]),
     ],
 )
-def test_read_credential_report_polls(states: list[str], sleeps: list[float]) -> None:
-    client = FakeReportClient(states)
-    slept: list[float] = []
-    assert read_credential_report(client, sleep=slept.append) == EXPECTED_ROWS
+def test_read_credential_report_polls(states: list[str], sleeps: list[float], slept: list[float]) -> None:
+    client, stubber = stubbed_report_client(states)
+    assert read_credential_report(client) == CredentialReport(EXPECTED_ROWS, GENERATED)
     assert slept == sleeps
-    assert client.operations == ["GenerateCredentialReport"] * len(states) + ["GetCredentialReport"]
+    stubber.assert_no_pending_responses()  # every GenerateCredentialReport, then one GetCredentialReport
 
 
-def test_read_credential_report_text_content() -> None:
-    assert read_credential_report(FakeReportClient(["COMPLETE"], REPORT_CSV), sleep=pytest.fail) == EXPECTED_ROWS
-
-
-def test_read_credential_report_gives_up() -> None:
-    client = FakeReportClient(["STARTED", "INPROGRESS", "INPROGRESS", "INPROGRESS", "COMPLETE"])
-    slept: list[float] = []
+def test_read_credential_report_gives_up(slept: list[float]) -> None:
+    client, stubber = stubbed_report_client(["STARTED", "INPROGRESS", "INPROGRESS", "INPROGRESS"])
     with pytest.raises(AwsError) as error:
-        read_credential_report(client, sleep=slept.append)
+        read_credential_report(client)
     assert error.value.message == "the IAM credential report is still being generated"
     assert slept == list(CREDENTIAL_REPORT_POLL_DELAYS)
-    assert client.operations == ["GenerateCredentialReport"] * (1 + len(CREDENTIAL_REPORT_POLL_DELAYS))
+    stubber.assert_no_pending_responses()  # no GetCredentialReport
 
 
 # =============================================================================================
@@ -923,11 +938,13 @@ def test_whole_account_report_unavailable_falls_back(
     assert without_ages(result["access_keys"]) == expected_from_iam(reader, names, exact=True)
 
 
-def test_read_credential_report_against_moto(client: t.Any, calls: list[str], reader: t.Any) -> None:
+def test_read_credential_report_against_moto(
+    client: t.Any, calls: list[str], reader: t.Any, slept: list[float]
+) -> None:
     reader.create_user(UserName="alice")
     created = reader.create_access_key(UserName="alice")["AccessKey"]
-    slept: list[float] = []
-    rows = read_credential_report(client, sleep=slept.append)
+    report = read_credential_report(client)
+    rows = report.rows
     assert slept == [0.5]  # moto answers STARTED first, like IAM without a recent report
     assert calls == ["GenerateCredentialReport", "GenerateCredentialReport", "GetCredentialReport"]
     assert [row["user"] for row in rows] == ["alice"]

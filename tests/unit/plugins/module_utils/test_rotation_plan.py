@@ -7,22 +7,25 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from unit_tasks import key_request
 
-from ansible_collections.keyguard.aws.plugins.module_utils._access_keys import (
-    ACTIVE,
-    INACTIVE,
-    AccessKey,
-    Action,
+from ansible_collections.keyguard.aws.plugins.module_utils._aws import AwsError
+from ansible_collections.keyguard.aws.plugins.module_utils._key_plan import (
     KeyLimitError,
     KeyRequest,
-    LastUse,
     key_limit_message,
     keys_needing_last_use,
     plan,
     project,
+)
+from ansible_collections.keyguard.aws.plugins.module_utils._key_types import (
+    ACTIVE,
+    INACTIVE,
+    AccessKey,
+    Action,
+    LastUse,
     whole_days,
 )
-from ansible_collections.keyguard.aws.plugins.module_utils._aws import AwsError
 
 # Pure table tests of the rotation planner (rotate_after_days, previous_keys, previous_keys_idle_hours):
 # plain AccessKey objects and fixed datetimes, no AWS.
@@ -54,7 +57,7 @@ def req(
     description: str | None = None,
 ) -> KeyRequest:
     """A validated request, built the way the module builds it."""
-    return KeyRequest.from_params(
+    return key_request(
         {
             "user_name": USER,
             "state": state,
@@ -726,7 +729,7 @@ def test_idle_guard_retained_key_retired_once_idle() -> None:
         pytest.param([], req(previous="delete", idle=24), [], id="no-keys"),
         pytest.param(
             [key(A, days=30)],
-            KeyRequest.from_params({"user_name": USER, "id": A, "state": "inactive"}),
+            key_request({"user_name": USER, "id": A, "state": "inactive"}),
             [],
             id="by-id-needs-none",
         ),
@@ -761,7 +764,8 @@ def test_keys_needing_last_use(keys: list[AccessKey], request_: KeyRequest, expe
             id="all-rotation-options",
         ),
         pytest.param(
-            {"user_name": USER, "rotate_after_days": None, "previous_keys": None, "previous_keys_idle_hours": None},
+            # the argument spec rejects null for previous_keys (a choice) and previous_keys_idle_hours (an int)
+            {"user_name": USER, "rotate_after_days": None},
             KeyRequest(USER, None, None, "present", None, "keep", 0),
             id="none-means-defaults",
         ),
@@ -778,7 +782,7 @@ def test_keys_needing_last_use(keys: list[AccessKey], request_: KeyRequest, expe
     ],
 )
 def test_from_params_rotation_options(params: dict, expected: KeyRequest) -> None:
-    request_ = KeyRequest.from_params(params)
+    request_ = key_request(params)
     assert request_ == expected
 
 
@@ -792,12 +796,12 @@ def test_from_params_rotation_options(params: dict, expected: KeyRequest) -> Non
         ),
         pytest.param(
             {"previous_keys": "archive"},
-            "previous_keys must be one of keep, deactivate, delete, got 'archive'",
+            "value of previous_keys must be one of: keep, deactivate, delete, got: archive",
             id="previous-unknown",
         ),
         pytest.param(
             {"previous_keys": "Delete"},
-            "previous_keys must be one of keep, deactivate, delete, got 'Delete'",
+            "value of previous_keys must be one of: keep, deactivate, delete, got: Delete",
             id="previous-wrong-case",
         ),
         pytest.param(
@@ -845,7 +849,7 @@ def test_from_params_rotation_options(params: dict, expected: KeyRequest) -> Non
 )
 def test_from_params_rejects_rotation_options(params: dict, message: str) -> None:
     with pytest.raises(AwsError) as excinfo:
-        KeyRequest.from_params({"user_name": USER, **params})
+        key_request({"user_name": USER, **params})
     assert str(excinfo.value) == message
 
 

@@ -11,9 +11,10 @@ import sys
 import pytest
 
 from ansible_collections.keyguard.aws.plugins.action import iam_access_key as action_plugin
+from ansible_collections.keyguard.aws.plugins.module_utils import _botocore_loader
 from ansible_collections.keyguard.aws.plugins.plugin_utils import _in_process
 
-MODULE = "ansible_collections.keyguard.aws.plugins.modules.iam_access_key"
+MODULE = "ansible_collections.keyguard.aws.plugins.module_utils._key_task"
 
 
 @pytest.fixture
@@ -21,7 +22,7 @@ def preload_state(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """A clean preload state: nothing run in-process yet, the module code not imported; records warm-ups."""
     warm_ups: list[str] = []
     monkeypatch.setattr(_in_process, "_TO_PRELOAD", {MODULE})
-    monkeypatch.setattr(_in_process.aws_utils(), "warm_up", lambda: warm_ups.append("warm_up"))
+    monkeypatch.setattr(_botocore_loader, "warm_up", lambda: warm_ups.append("warm_up"))
     monkeypatch.delitem(sys.modules, MODULE, raising=False)
     flag = _in_process._RAN_IN_PROCESS[0]
     _in_process._RAN_IN_PROCESS[0] = 0
@@ -29,9 +30,9 @@ def preload_state(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     _in_process._RAN_IN_PROCESS[0] = flag
 
 
-def test_module_import_name() -> None:
-    assert _in_process.module_import_name("keyguard.aws.iam_access_key_info") == (
-        "ansible_collections.keyguard.aws.plugins.modules.iam_access_key_info"
+def test_task_import_name() -> None:
+    assert _in_process.task_import_name("_report_task") == (
+        "ansible_collections.keyguard.aws.plugins.module_utils._report_task"
     )
 
 

@@ -1,0 +1,68 @@
+# Copyright (c) 2026 keyguard.aws contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# This module_utils is PRIVATE to the keyguard.aws collection. It may change without notice.
+
+"""The keyguard.aws.iam_access_key_info task: its options, and run(), shared by the module and the in-process path."""
+
+from __future__ import annotations
+
+import typing as t
+
+from ansible_collections.keyguard.aws.plugins.module_utils._aws import (
+    CONNECTION_ARGUMENT_RULES,
+    CONNECTION_ARGUMENT_SPEC,
+    REPORT_TOTAL_MAX_ATTEMPTS,
+    aws_client,
+    connection_kwargs,
+)
+from ansible_collections.keyguard.aws.plugins.module_utils._key_report import (
+    DEFAULT_MAX_WORKERS,
+    ReportRequest,
+    build_report,
+    collect_for_account,
+    collect_for_key,
+    collect_for_user,
+)
+
+ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
+    "user_name": {"type": "str", "aliases": ["username"]},
+    "id": {"type": "str", "aliases": ["access_key_id"]},
+    "path_prefix": {"type": "str"},
+    "status": {"type": "str", "choices": ["Active", "Inactive"]},
+    "older_than_days": {"type": "int"},
+    "unused_for_days": {"type": "int"},
+    "include_last_used": {"type": "bool", "default": True},
+    "exact_last_used": {"type": "bool", "default": False},
+    "max_workers": {"type": "int", "default": DEFAULT_MAX_WORKERS},
+    **CONNECTION_ARGUMENT_SPEC,
+}
+ARGUMENT_RULES: dict[str, list[tuple[str, ...]]] = {
+    **CONNECTION_ARGUMENT_RULES,
+    "mutually_exclusive": [
+        *CONNECTION_ARGUMENT_RULES["mutually_exclusive"],
+        ("path_prefix", "user_name"),
+        ("path_prefix", "id"),
+    ],
+}
+
+
+def run(
+    params: dict[str, t.Any], check_mode: bool, diff: bool, client_factory: t.Callable[..., t.Any] = aws_client
+) -> dict[str, t.Any]:
+    """Report access keys per ``params`` (the validated options); return the task result.
+
+    Parse (no AWS call before the input is known to be good), collect one key, one user or the whole account,
+    filter and shape. In check mode a user that does not exist gives an empty report and a warning.
+    """
+    request = ReportRequest.from_params(params)
+    # Whole-account reports make many calls in parallel: more attempts, so throttling slows them down, not fails them.
+    iam = client_factory("iam", **connection_kwargs(params), total_max_attempts=REPORT_TOTAL_MAX_ATTEMPTS)
+    if request.access_key_id is not None:
+        collected = collect_for_key(iam, request)
+    elif request.user_name is not None:
+        collected = collect_for_user(iam, request, check_mode)
+    else:
+        collected = collect_for_account(iam, request)
+    return build_report(collected, request)
