@@ -23,6 +23,19 @@ Rules are asked in the order added; the first fault returned wins. Kinds:
 - ``slow``: forwarded after ``delay`` seconds (a slow request: moto acts late, or never if the client gave up).
 - ``slow_reply``: forwarded at once (moto acts), and the reply is sent ``delay`` seconds later (a slow response).
 - ``lost``: forwarded (moto acts on it), then the connection is reset instead of replying.
+
+Real IAM's conditions, settable at start (``IamProxy(url, latency=0.05, rate_limit=(20, 20))``) and at
+run time (``set_latency(seconds)``, ``set_rate_limit(calls_per_second, burst)``; 0 and ``None`` clear them):
+
+- latency: every request waits that long in its handler thread before anything else happens, so
+  concurrent calls overlap as they do against a real endpoint tens of milliseconds away.
+- rate limit: a token bucket shared by all connections, as IAM throttles an account's callers: a
+  call takes a token (``burst`` at most, refilled at ``calls_per_second``) or is answered HTTP 400
+  ``Throttling`` "Rate exceeded" without being forwarded (recorded with ``fault="rate_limit"``).
+
+``throttled()`` counts the calls answered ``Throttling``; ``logical_calls()`` counts the SDK's calls
+(botocore's ``amz-sdk-invocation-id`` header is the same for every attempt of one call), so
+``count() - logical_calls()`` is the retries.
 """
 
 from __future__ import annotations
@@ -86,7 +99,8 @@ class IamCall:
     ``status`` is the HTTP status the client received (``None`` when the connection was reset
     instead: faults ``reset`` and ``lost``); ``upstream_status`` is moto's status when the
     request reached moto (``None`` otherwise). ``error_code`` is the ``<Code>`` of an error
-    body the client received, if any.
+    body the client received, if any. ``invocation_id`` and ``attempt`` come from botocore's
+    ``amz-sdk-invocation-id`` and ``amz-sdk-request: attempt=N`` headers (``None`` without them).
     """
 
     seq: int
@@ -100,6 +114,8 @@ class IamCall:
     forwarded: bool
     upstream_status: int | None
     duration: float
+    invocation_id: str | None = None
+    attempt: int | None = None
 
 
 class FaultRule:
@@ -148,10 +164,36 @@ def error_body(code: str, message: str, error_type: str = "Sender") -> bytes:
     ).encode()
 
 
+class TokenBucket:
+    """``burst`` tokens at most, refilled at ``rate`` a second; each call takes one, or is refused."""
+
+    def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic):
+        if rate <= 0 or burst < 1:
+            raise ValueError(f"rate must be > 0 and burst >= 1, got rate={rate!r}, burst={burst!r}")
+        self.rate = float(rate)
+        self.burst = int(burst)
+        self._clock = clock
+        self._tokens = float(self.burst)
+        self._updated = clock()
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        with self._lock:
+            now = self._clock()
+            self._tokens = min(float(self.burst), self._tokens + (now - self._updated) * self.rate)
+            self._updated = now
+            if self._tokens < 1.0:
+                return False
+            self._tokens -= 1.0
+            return True
+
+
 CANNED_ERRORS = {
     "throttle": (400, "Throttling", "Rate exceeded", "Sender"),
     "service_failure": (500, "ServiceFailure", "Request processing has failed due to an internal error.", "Receiver"),
 }
+RATE_LIMIT_FAULT = "rate_limit"  # IamCall.fault of a call the token bucket refused (answered as "throttle" is)
+_ATTEMPT = re.compile(r"attempt=(\d+)")
 
 
 class _Server(http.server.ThreadingHTTPServer):
@@ -232,14 +274,22 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         body = self._read_body()
         params = _parse_params(self.path, self.headers.get("Content-Type", ""), body)
         request = IamRequest(params.get("Action"), params, self.command, self.path)
-        fault = self.server.proxy.fault_for(request)
-        kind = fault.kind if fault else None
+        proxy = self.server.proxy
+        latency = proxy.latency
+        if latency > 0:
+            time.sleep(latency)  # in this connection's thread: concurrent calls overlap
+        bucket = proxy.rate_limit
+        if bucket is not None and not bucket.take():
+            fault, kind = None, RATE_LIMIT_FAULT
+        else:
+            fault = proxy.fault_for(request)
+            kind = fault.kind if fault else None
 
         reply: tuple[int, list[tuple[str, str]], bytes] | None = None  # None: reset the connection
         upstream_status: int | None = None
         error_code: str | None = None
-        if kind in CANNED_ERRORS:
-            status, error_code, message, error_type = CANNED_ERRORS[kind]
+        if kind in CANNED_ERRORS or kind == RATE_LIMIT_FAULT:
+            status, error_code, message, error_type = CANNED_ERRORS["throttle" if kind == RATE_LIMIT_FAULT else kind]
             reply = (status, [("Content-Type", "text/xml")], error_body(error_code, message, error_type))
         elif kind != "reset":
             if kind == "slow":
@@ -259,7 +309,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                     time.sleep(fault.delay)
 
         # Record before replying: a client that got its answer finds its call in `calls`.
-        self.server.proxy._record(
+        attempt = _ATTEMPT.search(self.headers.get("amz-sdk-request", ""))
+        proxy._record(
             action=request.action,
             params=params,
             method=self.command,
@@ -270,6 +321,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             forwarded=upstream_status is not None,
             upstream_status=upstream_status,
             duration=time.monotonic() - started,
+            invocation_id=self.headers.get("amz-sdk-invocation-id"),
+            attempt=int(attempt.group(1)) if attempt else None,
         )
         if reply is None:
             self._reset()
@@ -330,7 +383,13 @@ def _parse_params(path: str, content_type: str, body: bytes) -> dict[str, str]:
 class IamProxy:
     """Recording, fault-injecting HTTP proxy for one upstream (the moto server)."""
 
-    def __init__(self, upstream_url: str, seed: int | None = None):
+    def __init__(
+        self,
+        upstream_url: str,
+        seed: int | None = None,
+        latency: float = 0.0,
+        rate_limit: tuple[float, int] | None = None,
+    ):
         parts = urllib.parse.urlsplit(upstream_url)
         if parts.scheme != "http" or not parts.hostname:
             raise ValueError(f"upstream must be an http:// URL, got {upstream_url!r}")
@@ -344,6 +403,11 @@ class IamProxy:
         self._seq = 0
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        self.latency = 0.0
+        self.rate_limit: TokenBucket | None = None
+        self.set_latency(latency)
+        if rate_limit is not None:
+            self.set_rate_limit(*rate_limit)
 
     # lifecycle
     def start(self) -> IamProxy:
@@ -404,6 +468,37 @@ class IamProxy:
     def reset_calls(self) -> None:
         with self._lock:
             self._calls.clear()
+
+    def throttled(self) -> int:
+        """Calls answered ``Throttling``: by the rate limit, a ``throttle`` fault, or moto."""
+        return sum(1 for call in self.calls if call.error_code == "Throttling")
+
+    def logical_calls(self) -> int:
+        """The SDK's calls: attempts of one botocore call share an invocation id; a request without one counts alone."""
+        calls = self.calls
+        return len({call.invocation_id for call in calls if call.invocation_id}) + sum(
+            1 for call in calls if not call.invocation_id
+        )
+
+    # real IAM's conditions
+    def set_latency(self, seconds: float) -> None:
+        """Add ``seconds`` to every call from now on (0 clears it)."""
+        if seconds < 0:
+            raise ValueError(f"latency must be 0 or more seconds, got {seconds!r}")
+        self.latency = float(seconds)
+
+    def set_rate_limit(self, calls_per_second: float | None, burst: int | None = None) -> None:
+        """Throttle beyond ``calls_per_second`` (a full bucket of ``burst`` tokens, default one second's worth),
+        shared by all connections; ``None`` clears it. A new limit starts with a full bucket."""
+        if calls_per_second is None:
+            self.rate_limit = None
+            return
+        if burst is None:
+            burst = max(1, round(calls_per_second))
+        self.rate_limit = TokenBucket(calls_per_second, burst)
+
+    def clear_rate_limit(self) -> None:
+        self.set_rate_limit(None)
 
     # faults
     def add_rule(self, rule: Callable[[IamRequest], Fault | None]) -> Callable[[IamRequest], Fault | None]:
