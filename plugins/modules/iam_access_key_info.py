@@ -171,6 +171,16 @@ access_keys:
       type: int
       returned: when O(include_last_used=true)
       sample: 1
+credential_report_generated_at:
+  description:
+    - When IAM generated the credential report the last-use fields come from, ISO 8601. IAM reuses a report for up to
+      4 hours, so a key used since then shows its last use as of this time.
+    - Report rows are matched to keys by user and by each slot's C(access_key_N_last_rotated) against the key's
+      creation, never by this time, so a key created or rotated after it is looked up with C(GetAccessKeyLastUsed)
+      instead of being given another key's last use.
+  returned: for a whole-account report that used the credential report
+  type: str
+  sample: "2026-11-28T06:00:00+00:00"
 count:
   description: The number of keys in RV(access_keys).
   returned: always

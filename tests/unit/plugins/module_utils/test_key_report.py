@@ -4,7 +4,10 @@
 
 from __future__ import annotations
 
+import csv
+import dataclasses
 import datetime
+import io
 import math
 import os
 import typing as t
@@ -12,6 +15,7 @@ from pathlib import Path
 
 import boto3
 import boto3.session
+import botocore.awsrequest
 import botocore.config
 import botocore.exceptions
 import botocore.session
@@ -950,3 +954,201 @@ def test_read_credential_report_against_moto(
     assert [row["user"] for row in rows] == ["alice"]
     rotated = datetime.datetime.fromisoformat(rows[0]["access_key_1_last_rotated"])
     assert rotated == created["CreateDate"].replace(microsecond=0)
+
+
+# =============================================================================================
+# The credential report as real IAM writes it (issue 14): AWS's documented column set and value forms
+# =============================================================================================
+
+REAL_COLUMNS = (
+    "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,"
+    "mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,"
+    "access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,"
+    "access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,"
+    "cert_1_last_rotated,cert_2_active,cert_2_last_rotated"
+)
+NO_KEY = "false,N/A,N/A,N/A,N/A"
+NO_CERTS = "false,N/A,false,N/A"
+REAL_GENERATED = at(2026, 2, 28, 10, 0, 0)  # the report is from 26 hours before NOW
+
+
+def real_row(user: str, password: str, slot_1: str, slot_2: str = NO_KEY) -> str:
+    arn = "arn:aws:iam::123456789012:root" if user == "<root_account>" else f"arn:aws:iam::123456789012:user/{user}"
+    return f"{user},{arn},2024-05-06T07:08:09+00:00,{password},true,{slot_1},{slot_2},{NO_CERTS}"
+
+
+REAL_REPORT = "\n".join(
+    [
+        REAL_COLUMNS,
+        # the root user: no password columns for it, no keys (as CIS 1.4 wants)
+        real_row("<root_account>", "not_supported,2026-02-27T08:00:00+00:00,not_supported,not_supported", NO_KEY),
+        # two Active keys, both used, with the service and region real IAM gives
+        real_row(
+            "alice",
+            "true,2026-02-27T18:00:00+00:00,2025-12-01T00:00:00+00:00,N/A",
+            "true,2025-01-10T08:00:00+00:00,2026-02-27T10:11:00+00:00,eu-west-1,s3",
+            "true,2025-06-01T09:30:15+00:00,2026-02-28T09:00:00+00:00,us-east-1,sts",
+        ),
+        # one key, never used; a console password never used either
+        real_row(
+            "bob", "true,no_information,2025-01-01T00:00:00+00:00,N/A", "true,2025-10-01T12:00:00+00:00,N/A,N/A,N/A"
+        ),
+        # an Active key and an Inactive one, the latter without a rotation date, as AWS documents the column
+        real_row(
+            "carol",
+            "false,N/A,N/A,N/A",
+            "true,2025-03-03T03:03:03+00:00,2026-02-20T00:00:00+00:00,us-west-2,ec2",
+            "false,N/A,2025-09-09T09:09:00+00:00,eu-central-1,iam",
+        ),
+        # an Inactive key with its rotation date, as real reports also show it
+        real_row("dave", "false,N/A,N/A,N/A", "false,2025-04-04T04:04:04+00:00,2025-05-05T05:05:00+00:00,us-east-1,s3"),
+        # rotated after the report: the slot still holds the old, since deleted key
+        real_row(
+            "erin", "false,N/A,N/A,N/A", "true,2025-01-01T00:00:00+00:00,2026-02-28T08:00:00+00:00,us-east-1,lambda"
+        ),
+    ]
+)
+
+
+@pytest.fixture
+def real_report() -> CredentialReport:
+    client, stubber = stubbed_report_client(["COMPLETE"], REAL_REPORT.encode())
+    report = read_credential_report(client)
+    stubber.assert_no_pending_responses()
+    return dataclasses.replace(report, generated_at=REAL_GENERATED)
+
+
+REAL_KEYS = {
+    "alice-1": key(KEY_A, "alice", at(2025, 1, 10, 8, 0, 0)),
+    "alice-2": key(KEY_B, "alice", at(2025, 6, 1, 9, 30, 15)),
+    "bob": key("AKIABOBBBBBBBBBBBBB1", "bob", at(2025, 10, 1, 12, 0, 0)),
+    "carol-active": key("AKIACAROLCCCCCCCCCC1", "carol", at(2025, 3, 3, 3, 3, 3)),
+    "carol-inactive": key("AKIACAROLCCCCCCCCCC2", "carol", at(2025, 8, 8, 8, 8, 8), status="Inactive"),
+    "dave": key("AKIADAVEDDDDDDDDDDD1", "dave", at(2025, 4, 4, 4, 4, 4), status="Inactive"),
+    "erin-new": key("AKIAERINEEEEEEEEEEE2", "erin", at(2026, 2, 28, 11, 0, 0)),  # created after the report
+    "frank": key("AKIAFRANKFFFFFFFFFF1", "frank", at(2026, 2, 28, 12, 0, 0)),  # user created after the report
+}
+
+
+def test_real_report_is_read_whole(real_report: CredentialReport) -> None:
+    assert [row["user"] for row in real_report.rows] == ["<root_account>", "alice", "bob", "carol", "dave", "erin"]
+    assert all(len(row) == len(REAL_COLUMNS.split(",")) for row in real_report.rows)
+    root = real_report.rows[0]
+    assert (root["password_enabled"], root["access_key_1_active"], root["access_key_1_last_rotated"]) == (
+        "not_supported",
+        "false",
+        "N/A",
+    )
+
+
+def test_real_report_matching(real_report: CredentialReport) -> None:
+    matched = match_report(list(REAL_KEYS.values()), real_report)
+    by_name = {name: matched.get(item.access_key_id) for name, item in REAL_KEYS.items()}
+    assert by_name == {
+        "alice-1": LastUse(at(2026, 2, 27, 10, 11, 0), "s3", "eu-west-1"),
+        "alice-2": LastUse(at(2026, 2, 28, 9, 0, 0), "sts", "us-east-1"),
+        "bob": LastUse(None, None, None),  # placed, never used: no lookup needed
+        "carol-active": LastUse(at(2026, 2, 20), "ec2", "us-west-2"),
+        # no rotation date, but the key existed when the report was made, and the other slot is her Active key's:
+        # the undated slot can only be this key's
+        "carol-inactive": LastUse(at(2025, 9, 9, 9, 9, 0), "iam", "eu-central-1"),
+        "dave": LastUse(at(2025, 5, 5, 5, 5, 0), "s3", "us-east-1"),
+        "erin-new": None,  # created after the report: never the old key's last use; looked up
+        "frank": None,  # no row yet; looked up
+    }
+
+
+def test_real_report_never_places_a_key_newer_than_the_report_on_an_undated_slot(
+    real_report: CredentialReport,
+) -> None:
+    # carol's second key created after the report: the undated slot was another key's (since deleted)
+    newer = dataclasses.replace(REAL_KEYS["carol-inactive"], create_date=at(2026, 2, 28, 11, 0, 0))
+    assert newer.access_key_id not in match_report([REAL_KEYS["carol-active"], newer], real_report)
+    # without a generation time (moto's is a fixed date in 2015, not given here), undated slots are never guessed
+    unknown = dataclasses.replace(real_report, generated_at=None)
+    assert REAL_KEYS["carol-inactive"].access_key_id not in match_report(list(REAL_KEYS.values()), unknown)
+
+
+def test_real_report_undated_slots_that_disagree_are_left_for_lookups(real_report: CredentialReport) -> None:
+    # a user with one Inactive key and two undated slots, one used, one empty: which is the key's is unknown
+    row = real_row("gina", "false,N/A,N/A,N/A", "false,N/A,2025-09-09T09:09:00+00:00,eu-central-1,iam", NO_KEY)
+    report = CredentialReport(
+        real_report.rows + list(csv.DictReader(io.StringIO(REAL_COLUMNS + "\n" + row))), REAL_GENERATED
+    )
+    gina = key("AKIAGINAGGGGGGGGGGG1", "gina", at(2025, 1, 1), status="Inactive")
+    assert gina.access_key_id not in match_report([gina], report)
+    # both undated slots empty: the key existed and was never used, whichever slot it is
+    never = real_row("hank", "false,N/A,N/A,N/A", NO_KEY, NO_KEY)
+    report = CredentialReport(list(csv.DictReader(io.StringIO(REAL_COLUMNS + "\n" + never))), REAL_GENERATED)
+    hank = key("AKIAHANKHHHHHHHHHHH1", "hank", at(2025, 1, 1), status="Inactive")
+    assert match_report([hank], report) == {hank.access_key_id: LastUse()}
+
+
+def test_real_report_a_dated_slot_no_key_explains_stops_the_guessing(real_report: CredentialReport) -> None:
+    # erin's row has a dated slot of a key since deleted; an Inactive key of hers from before the report is not
+    # given the undated slot's (empty) last use: the slots cannot all be accounted for
+    old_inactive = key("AKIAERINEEEEEEEEEEE1", "erin", at(2025, 2, 2), status="Inactive")
+    assert old_inactive.access_key_id not in match_report([old_inactive], real_report)
+
+
+def real_format_report(reader: t.Any, generated: datetime.datetime) -> bytes:
+    """The credential report real IAM would write for moto's users and keys: the root row, service and region of the
+    last use, and Inactive keys without a rotation date (as AWS documents the column)."""
+    lines = [
+        REAL_COLUMNS,
+        real_row("<root_account>", "not_supported,2026-02-27T08:00:00+00:00,not_supported,not_supported", NO_KEY),
+    ]
+    for user in reader.list_users()["Users"]:
+        slots = []
+        items = reader.list_access_keys(UserName=user["UserName"])["AccessKeyMetadata"]
+        for item in sorted(items, key=lambda entry: entry["CreateDate"]):
+            used = reader.get_access_key_last_used(AccessKeyId=item["AccessKeyId"])["AccessKeyLastUsed"]
+            date = used.get("LastUsedDate")
+            active = item["Status"] == "Active"
+            rotated = item["CreateDate"].astimezone(UTC).replace(microsecond=0).isoformat() if active else "N/A"
+            where = (
+                f"{date.astimezone(UTC).replace(microsecond=0).isoformat()},us-east-1,iam" if date else "N/A,N/A,N/A"
+            )
+            slots.append(f"{'true' if active else 'false'},{rotated},{where}")
+        slots += [NO_KEY] * (2 - len(slots))
+        lines.append(real_row(user["UserName"], "false,N/A,N/A,N/A", *slots))
+    return ("\n".join(lines) + "\n").encode()
+
+
+@pytest.mark.parametrize("users", [1, 40])
+def test_whole_account_budget_against_a_real_format_report(
+    client: t.Any, calls: list[str], reader: t.Any, shared_session: botocore.session.Session, users: int
+) -> None:
+    names = make_account(reader, shared_session, users)
+    reader.generate_credential_report()
+    generated = datetime.datetime.now(UTC).replace(microsecond=0)
+    content = real_format_report(reader, generated)
+
+    def real_iam_answer(**_kwargs: t.Any) -> tuple[t.Any, dict[str, t.Any]]:
+        http = botocore.awsrequest.AWSResponse("https://iam.amazonaws.com/", 200, {}, None)
+        return http, {"Content": content, "ReportFormat": "text/csv", "GeneratedTime": generated}
+
+    client.meta.events.register("before-call.iam.GetCredentialReport", real_iam_answer)
+    result = report_access_keys({}, client=client)
+    assert len(calls) <= users + math.ceil(users / 100) + 5
+    assert calls.count("GetAccessKeyLastUsed") == 0  # every key placed, the Inactive ones without a rotation date too
+    assert result["credential_report_generated_at"] == generated.isoformat()
+    expected = expected_from_iam(reader, names, exact=True)
+    for entry in expected:  # the report has whole seconds; real IAM's service and region, as the exact lookup has
+        if entry["last_used_date"]:
+            entry["last_used_date"] = (
+                datetime.datetime.fromisoformat(entry["last_used_date"]).replace(microsecond=0).isoformat()
+            )
+    assert without_ages(result["access_keys"]) == expected
+    assert sum(entry["status"] == "Inactive" for entry in result["access_keys"]) == math.ceil(users / 3)
+
+
+def test_whole_account_result_says_how_old_moto_report_is(
+    client: t.Any, calls: list[str], reader: t.Any, shared_session: botocore.session.Session
+) -> None:
+    make_account(reader, shared_session, 2)
+    reader.generate_credential_report()
+    result = report_access_keys({}, client=client)
+    generated = reader.get_credential_report()["GeneratedTime"]
+    assert result["credential_report_generated_at"] == generated.astimezone(UTC).isoformat()
+    assert "credential_report_generated_at" not in report_access_keys({"exact_last_used": True}, client=client)
