@@ -28,35 +28,38 @@ try:
 except ImportError:  # pragma: no cover - the client factory reports the missing SDK first
     xform_name = None
 
+T = t.TypeVar("T")
+
 # The error code each service answers for a resource that does not exist.
 ABSENT_CODES = frozenset({"NoSuchEntity", "ResourceNotFoundException", "ParameterNotFound"})
 
 
 def call(client: t.Any, operation: str, *, absent_ok: bool = False, **kwargs: t.Any) -> dict[str, t.Any] | None:
     """One call of ``operation`` (its API name, e.g. ``ListAccessKeys``); None if absent and ``absent_ok``."""
-    method = getattr(client, xform_name(operation))
-    try:
-        return method(**kwargs)
-    except Exception as exc:
-        failure = _translated(client, operation, exc)
-        if failure is None:
-            raise
-        if absent_ok and failure.code in ABSENT_CODES:
-            return None
-        raise failure from None
+    return _translating(client, operation, absent_ok, lambda: getattr(client, xform_name(operation))(**kwargs))
 
 
 def paginate(
     client: t.Any, operation: str, result_key: str, *, absent_ok: bool = False, **kwargs: t.Any
 ) -> tuple[list[dict[str, t.Any]], dict[str, str]] | None:
     """All items of a paginated list call, and the HTTP headers of its first page; None if absent and ``absent_ok``."""
-    items: list[dict[str, t.Any]] = []
-    headers: dict[str, str] = {}
-    try:
+
+    def all_pages() -> tuple[list[dict[str, t.Any]], dict[str, str]]:
+        items: list[dict[str, t.Any]] = []
+        headers: dict[str, str] = {}
         for page in client.get_paginator(xform_name(operation)).paginate(**kwargs):
             if not headers:
                 headers = page.get("ResponseMetadata", {}).get("HTTPHeaders", {})
             items.extend(page.get(result_key, []))
+        return items, headers
+
+    return _translating(client, operation, absent_ok, all_pages)
+
+
+def _translating(client: t.Any, operation: str, absent_ok: bool, make_call: t.Callable[[], T]) -> T | None:
+    """``make_call()`` with the service's failures raised as AwsError (or None for an absent resource)."""
+    try:
+        return make_call()
     except Exception as exc:
         failure = _translated(client, operation, exc)
         if failure is None:
@@ -64,7 +67,6 @@ def paginate(
         if absent_ok and failure.code in ABSENT_CODES:
             return None
         raise failure from None
-    return items, headers
 
 
 def _translated(client: t.Any, operation: str, exc: Exception) -> AwsError | None:

@@ -26,6 +26,7 @@ from ansible_collections.keyguard.aws.plugins.module_utils._key_types import (
     ActionKind,
     LastUse,
     keys_in_scope,
+    request_fields,
     sort_keys,
     validate_description,
     validate_names,
@@ -48,15 +49,7 @@ class KeyRequest:
     @classmethod
     def from_params(cls, params: dict[str, t.Any]) -> KeyRequest:
         """From the module's options as the argument spec validated them (choices, types and defaults applied)."""
-        request = cls(
-            user_name=params["user_name"],
-            access_key_id=params["id"],
-            description=params["description"],
-            state=params["state"],
-            rotate_after_days=params["rotate_after_days"],
-            previous_keys=params["previous_keys"],
-            previous_keys_idle_hours=params["previous_keys_idle_hours"],
-        )
+        request = cls(**request_fields(cls, params))
         request.validate()
         return request
 

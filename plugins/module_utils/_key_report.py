@@ -33,6 +33,7 @@ from ansible_collections.keyguard.aws.plugins.module_utils._key_reads import (
 from ansible_collections.keyguard.aws.plugins.module_utils._key_types import (
     AccessKey,
     LastUse,
+    request_fields,
     sort_keys,
     validate_names,
     whole_days,
@@ -61,17 +62,7 @@ class ReportRequest:
     @classmethod
     def from_params(cls, params: dict[str, t.Any]) -> ReportRequest:
         """From the module's options as the argument spec validated them (choices, types and defaults applied)."""
-        request = cls(
-            user_name=params["user_name"],
-            access_key_id=params["id"],
-            path_prefix=params["path_prefix"],
-            status=params["status"],
-            older_than_days=params["older_than_days"],
-            unused_for_days=params["unused_for_days"],
-            include_last_used=params["include_last_used"],
-            exact_last_used=params["exact_last_used"],
-            max_workers=params["max_workers"],
-        )
+        request = cls(**request_fields(cls, params))
         request.validate()
         return request
 

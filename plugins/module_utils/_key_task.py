@@ -35,11 +35,10 @@ from ansible_collections.keyguard.aws.plugins.module_utils._key_reads import (
     read_last_use,
     read_user_keys,
 )
-from ansible_collections.keyguard.aws.plugins.module_utils._key_types import AccessKey
+from ansible_collections.keyguard.aws.plugins.module_utils._key_types import USER_AND_KEY_OPTIONS, AccessKey
 
 ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
-    "user_name": {"type": "str", "aliases": ["username"]},
-    "id": {"type": "str", "aliases": ["access_key_id"]},
+    **USER_AND_KEY_OPTIONS,
     "description": {"type": "str"},
     "state": {"type": "str", "choices": ["present", "active", "inactive", "absent"], "default": "present"},
     "rotate_after_days": {"type": "int"},

@@ -30,6 +30,21 @@ MAX_DESCRIPTION_LENGTH = 256
 PLACEHOLDERS = frozenset({"", "N/A", "not_supported", "no_information"})
 
 
+# The options that name a user and a key, the same in every module.
+USER_AND_KEY_OPTIONS: dict[str, dict[str, t.Any]] = {
+    "user_name": {"type": "str", "aliases": ["username"]},
+    "id": {"type": "str", "aliases": ["access_key_id"]},
+}
+
+
+def request_fields(request_class: t.Any, params: dict[str, t.Any]) -> dict[str, t.Any]:
+    """A request dataclass's fields from the validated options of the same names (``access_key_id`` is ``id``)."""
+    return {
+        field.name: params["id" if field.name == "access_key_id" else field.name]
+        for field in dataclasses.fields(request_class)
+    }
+
+
 class ActionKind:
     """The changes a plan is made of (the ``action`` of each entry in a task's ``actions``)."""
 

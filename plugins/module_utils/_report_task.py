@@ -25,10 +25,10 @@ from ansible_collections.keyguard.aws.plugins.module_utils._key_report import (
     collect_for_key,
     collect_for_user,
 )
+from ansible_collections.keyguard.aws.plugins.module_utils._key_types import USER_AND_KEY_OPTIONS
 
 ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
-    "user_name": {"type": "str", "aliases": ["username"]},
-    "id": {"type": "str", "aliases": ["access_key_id"]},
+    **USER_AND_KEY_OPTIONS,
     "path_prefix": {"type": "str"},
     "status": {"type": "str", "choices": ["Active", "Inactive"]},
     "older_than_days": {"type": "int"},
