@@ -3,11 +3,13 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The plain-boto3 floor of a whole-account key report: one Python process, sequential calls.
 
-    python benchmarks/floor_report.py ENDPOINT_URL
+    python benchmarks/floor_report.py ENDPOINT_URL [RETRY_MODE TOTAL_MAX_ATTEMPTS]
 
 ListUsers (1000 a page), then ListAccessKeys for each user and GetAccessKeyLastUsed for each key:
 every key with its status, creation date and last use. Credentials and region come from the
-environment. Prints {"users": n, "keys": n, "used": n} as JSON.
+environment; botocore's default retries unless a retry mode and attempts are given (make
+bench-latency gives the floor the retries keyguard.aws runs with). Prints {"users": n, "keys": n,
+"used": n} as JSON.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ import json
 import sys
 
 import boto3
+import botocore.config
 
 
-def report(endpoint_url: str) -> list[dict]:
-    iam = boto3.client("iam", endpoint_url=endpoint_url)
+def report(endpoint_url: str, retries: dict | None = None) -> list[dict]:
+    config = botocore.config.Config(retries=retries) if retries else None
+    iam = boto3.client("iam", endpoint_url=endpoint_url, config=config)
     rows = []
     for page in iam.get_paginator("list_users").paginate(PaginationConfig={"PageSize": 1000}):
         for user in page["Users"]:
@@ -41,7 +45,8 @@ def report(endpoint_url: str) -> list[dict]:
 
 
 def main(argv: list[str]) -> int:
-    rows = report(argv[1])
+    retries = {"mode": argv[2], "total_max_attempts": int(argv[3])} if len(argv) > 3 else None
+    rows = report(argv[1], retries)
     users = {row["user_name"] for row in rows}
     used = sum(1 for row in rows if row["last_used_date"])
     print(json.dumps({"users": len(users), "keys": len(rows), "used": used}))

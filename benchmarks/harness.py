@@ -107,6 +107,8 @@ class Measurement:
     error: str | None = None  # why the run does not count, if it does not
     workdir: Path | None = None
     round_index: int | None = None  # the scenario round it was measured in (see run.run_scenario)
+    throttled: int = 0  # calls answered Throttling (the proxy's rate limit, see benchmarks/latency.py)
+    logical_calls: int = 0  # the SDK's calls, each attempt of one call counted once; total_calls - this = retries
 
     @property
     def total_calls(self) -> int:
@@ -189,7 +191,14 @@ class Runner:
         returncode, wall, cpu, rss = measured
         calls = collections.Counter(call.action for call in self.proxy.calls)
         measurement = Measurement(
-            wall=wall, cpu=cpu, peak_rss_kib=rss, returncode=returncode, calls=calls, workdir=workdir
+            wall=wall,
+            cpu=cpu,
+            peak_rss_kib=rss,
+            returncode=returncode,
+            calls=calls,
+            workdir=workdir,
+            throttled=self.proxy.throttled(),
+            logical_calls=self.proxy.logical_calls(),
         )
         if returncode != 0:
             stderr = (workdir / "stderr.txt").read_text(encoding="utf-8", errors="replace")[-2000:]

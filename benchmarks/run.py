@@ -149,7 +149,7 @@ def log(message: str) -> None:
 def measure(ctx: Context, scenario: Scenario, variant: Variant, run_vars: dict[str, Any]) -> Measurement:
     name = f"{scenario.name}-{variant.key}"
     if variant.script:
-        measurement = ctx.runner.script(name, FLOOR_SCRIPT, [ctx.proxy.url])
+        measurement = ctx.runner.script(name, FLOOR_SCRIPT, [ctx.proxy.url, *variant.script_args])
     else:
         measurement = ctx.runner.playbook(name, build_play(variant, run_vars, ctx.proxy.url), run_vars)
     if measurement.error is None and variant.check is not None:

@@ -45,6 +45,7 @@ class Variant:
     collection: str | None = None  # whose module_defaults group gets the connection options
     in_process: bool | None = None  # False: keyguard_aws_in_process=false
     script: bool = False  # the plain-boto3 floor instead of a playbook
+    script_args: tuple[str, ...] = ()  # after the endpoint URL
     check: Check | None = None
     extrapolated_from: int | None = None  # amazon.aws loop over fewer users than the account has
     copies: int = 1  # the task repeated as this many separate tasks
