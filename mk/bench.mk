@@ -1,12 +1,16 @@
 # Benchmarks (issue 6): API calls, wall time and peak memory against moto_server, see benchmarks/README.md.
 #   make bench            keyguard.aws on both paths (in-process and module), printed as tables
 #   make bench-compare    the same side by side with amazon.aws and the plain-boto3 floor; writes benchmarks/RESULTS.md
-# BENCH_ARGS passes options to benchmarks/run.py, e.g. BENCH_ARGS="--repeats 7" or "--only noop-task,noop-loop".
+#   make bench-latency    the whole-account report under 50 ms latency and IAM's rate limit (issue 14), beside
+#                         amazon.aws and the floor; writes benchmarks/RESULTS-latency.md
+# BENCH_ARGS passes options to benchmarks/run.py, e.g. BENCH_ARGS="--repeats 7" or "--only noop-task,noop-loop";
+# BENCH_LATENCY_ARGS to benchmarks/latency.py, e.g. BENCH_LATENCY_ARGS="--sizes 400 --workers 8,16,32,64".
 BENCH_VENV := .build/bench-venv
 BENCH_STAMP := $(BENCH_VENV)/.installed-stamp
 BENCH_ARGS ?=
+BENCH_LATENCY_ARGS ?=
 
-.PHONY: bench bench-compare bench-venv
+.PHONY: bench bench-compare bench-latency bench-venv
 
 # amazon.aws comes with the `ansible` package; ansible-core, boto3 and botocore match .venv exactly.
 $(BENCH_STAMP): benchmarks/requirements-compare.txt $(STAMP)
@@ -24,3 +28,6 @@ bench: venv
 
 bench-compare: venv $(BENCH_STAMP)
 	$(BIN)/python benchmarks/run.py --compare --ansible-venv $(BENCH_VENV) --write-results benchmarks/RESULTS.md $(BENCH_ARGS)
+
+bench-latency: venv $(BENCH_STAMP)
+	$(BIN)/python benchmarks/latency.py --ansible-venv $(BENCH_VENV) --write-results benchmarks/RESULTS-latency.md $(BENCH_LATENCY_ARGS)

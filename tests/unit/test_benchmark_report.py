@@ -120,3 +120,146 @@ def test_module_path_target_uses_the_paired_ratio(report: ModuleType) -> None:
     assert module_target.measured == "0.950"
     assert "median of 3 per-round ratios, range 0.75-0.95" in module_target.detail
     assert targets["controller-local no-op task vs amazon.aws, one task (pays the botocore import)"].passed is None
+
+
+# ---------------------------------------------------------------------------------------------
+# make bench-latency (benchmarks/latency_report.py)
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def latency_report(report: ModuleType) -> ModuleType:
+    sys.path.insert(0, str(BENCHMARKS_DIR))
+    try:
+        return importlib.import_module("latency_report")
+    finally:
+        sys.path.remove(str(BENCHMARKS_DIR))
+
+
+def latency_result(latency_report: ModuleType, users: int, variants: dict, runs: dict):
+    """A ScenarioResult of an account of ``users``: ``runs[key]`` is a list of (wall, total calls, logical calls,
+    throttled) tuples, None for a failed run."""
+    scenarios, harness, report = sys.modules["scenarios"], sys.modules["harness"], sys.modules["report"]
+    scenario = scenarios.Scenario("case", "case", "", list(variants.values()), account_size=users)
+    measured = {
+        key: [
+            harness.Measurement(
+                wall=run[0] if run else 0.0,
+                cpu=(run[0] if run else 0.0) / 2,
+                peak_rss_kib=1024,
+                returncode=0,
+                calls=collections.Counter({"ListAccessKeys": run[1] if run else 0}),
+                error=None if run else "exit 2 (workdir x)\nboom",
+                round_index=index,
+                logical_calls=run[2] if run else 0,
+                throttled=run[3] if run else 0,
+            )
+            for index, run in enumerate(values)
+        ]
+        for key, values in runs.items()
+    }
+    return report.summarise(scenario, measured, None)
+
+
+def summarise_again(result):
+    """The same runs summarised afresh (after a test changed one of them)."""
+    runs = {key: summary.runs + summary.failures for key, summary in result.summaries.items()}
+    return sys.modules["report"].summarise(result.scenario, runs, None)
+
+
+def test_latency_and_rate_limits(latency_report: ModuleType) -> None:
+    assert latency_report.latency_limit(1600, 0.05, 8) == pytest.approx(10.0)
+    assert latency_report.latency_limit(400, 0.05, 32) == pytest.approx(0.625)
+    assert latency_report.rate_limit_seconds(1603, 20) == pytest.approx(80.15)
+    assert latency_report.retries(89, 63) == 26
+    assert latency_report.retries(3, 5) == 0  # never negative
+
+
+def test_latency_rows_limits_ratios_and_recommendation(latency_report: ModuleType) -> None:
+    scenarios = sys.modules["scenarios"]
+    lr = latency_report
+    variants = {
+        "debug": scenarios.Variant("debug", "baseline"),
+        "in-process-w8": lr.BenchVariant("in-process-w8", "w8", max_workers=8),
+        "in-process-w16": lr.BenchVariant("in-process-w16", "w16", max_workers=16),
+        "floor": lr.BenchVariant("floor", "floor", script=True, retry_mode="standard"),
+        "amazon.aws": scenarios.Variant("amazon.aws", "loop", extrapolated_from=40),
+    }
+    case = lr.Case("latency", latency=0.05)
+    result = latency_result(
+        lr,
+        1600,
+        variants,
+        {
+            "debug": [(1.0, 0, 0, 0), (1.0, 0, 0, 0)],
+            "in-process-w8": [(13.0, 1603, 1603, 0), (12.0, 1603, 1603, 0)],  # task 11.5 s, limit 10 s
+            "in-process-w16": [(8.0, 1603, 1603, 0), (7.0, 1603, 1603, 0)],  # task 6.5 s, limit 5 s
+            "floor": [(300.0, 4801, 4801, 0)],
+            "amazon.aws": [(41.0, 40, 40, 0)],  # 1 s a user: 1600 s for 1600 users
+        },
+    )
+    rows = {row.variant.key: row for row in lr.build_rows(case, result)}
+    w8, w16, floor, theirs = rows["in-process-w8"], rows["in-process-w16"], rows["floor"], rows["amazon.aws"]
+    assert (w8.measured, w8.limit, w8.limit_ratio) == (pytest.approx(11.5), pytest.approx(10.0), pytest.approx(1.15))
+    assert w8.passed is True
+    assert w16.limit_ratio == pytest.approx(1.3) and w16.passed is True  # 1.3x is within 1.3x
+    assert w8.floor_ratio == pytest.approx(12.5 / 300.0)
+    assert theirs.wall == pytest.approx(1.0 + 40.0 * 1600 / 40)
+    assert w8.theirs_ratio == pytest.approx(12.5 / 1601.0)
+    assert floor.passed is None and floor.limit == pytest.approx(4801 * 0.05)  # one call after another
+    assert theirs.limit == pytest.approx(1600 * 0.05)  # its 40 calls, extrapolated to 1600 users
+    assert [target.verdict for target in lr.targets(list(rows.values()))] == ["PASS", "PASS"]
+    assert lr.recommend_workers(list(rows.values())).startswith(
+        "The smallest max_workers meeting the latency target at every size is 8."
+    )
+
+    result.summaries["in-process-w8"].runs[0].wall = 30.0  # w8 now misses at this size: 16 is the smallest
+    rows = lr.build_rows(case, summarise_again(result))
+    assert "is 16." in lr.recommend_workers(rows)
+
+
+def test_bucket_rows_count_retries_and_fail_a_failed_report(latency_report: ModuleType) -> None:
+    scenarios = sys.modules["scenarios"]
+    lr = latency_report
+    variants = {
+        "debug": scenarios.Variant("debug", "baseline"),
+        "in-process-standard": lr.BenchVariant("in-process-standard", "standard", retry_mode="standard"),
+        "in-process-adaptive": lr.BenchVariant("in-process-adaptive", "adaptive", retry_mode="adaptive"),
+        "floor-standard": lr.BenchVariant("floor-standard", "floor s", script=True, retry_mode="standard"),
+        "floor-adaptive": lr.BenchVariant("floor-adaptive", "floor a", script=True, retry_mode="adaptive"),
+    }
+    case = lr.Case("bucket", rate=20, burst=20)
+    result = latency_result(
+        lr,
+        400,
+        variants,
+        {
+            "debug": [(1.0, 0, 0, 0)],
+            "in-process-standard": [(26.0, 500, 403, 97)],  # task 25 s, limit 403 / 20 = 20.15 s
+            "in-process-adaptive": [(40.0, 420, 403, 17), None],  # one report failed
+            "floor-standard": [(61.0, 1300, 1201, 99)],
+            "floor-adaptive": [(80.0, 1250, 1201, 49)],
+        },
+    )
+    rows = {row.variant.key: row for row in lr.build_rows(case, result)}
+    standard, adaptive = rows["in-process-standard"], rows["in-process-adaptive"]
+    assert (standard.calls, standard.logical_calls, standard.retries, standard.throttled) == (500, 403, 97, 97)
+    assert standard.limit == pytest.approx(20.15)
+    assert standard.limit_ratio == pytest.approx(25 / 20.15) and standard.passed is True
+    assert standard.floor_ratio == pytest.approx(26.0 / 61.0)  # the floor with the same retry mode
+    assert adaptive.floor_ratio == pytest.approx(40.0 / 80.0)
+    assert adaptive.failures == 1 and adaptive.passed is False  # within 1.5x, but a report failed
+    verdicts = {target.name.split(": ")[-1]: target for target in lr.targets(list(rows.values()))}
+    assert verdicts["standard"].passed is True
+    assert verdicts["adaptive"].passed is False and verdicts["adaptive"].measured == "1 failed"
+    assert "calls / rate = 403 / 20" in verdicts["standard"].limit
+
+
+def test_make_args_keep_only_the_callers_options() -> None:
+    sys.path.insert(0, str(BENCHMARKS_DIR))
+    try:
+        latency = importlib.import_module("latency")
+    finally:
+        sys.path.remove(str(BENCHMARKS_DIR))
+    argv = ["--ansible-venv", ".build/bench-venv", "--write-results", "x.md", "--sizes", "400", "--ansible-venv=v"]
+    assert latency.make_args(argv) == ["--sizes", "400"]
