@@ -21,6 +21,7 @@ from ansible_collections.keyguard.aws.plugins.module_utils._key_types import (
     Action,
     ActionKind,
 )
+from ansible_collections.keyguard.aws.plugins.module_utils._secret_store import SecretStore
 
 CREATE_ATTEMPTS = 3
 
@@ -35,12 +36,19 @@ class Applied:
     warnings: list[str] = dataclasses.field(default_factory=list)
 
 
-def apply(client: t.Any, user_name: str, actions: list[Action], known_key_ids: t.Iterable[str] = ()) -> Applied:
+def apply(
+    client: t.Any,
+    user_name: str,
+    actions: list[Action],
+    known_key_ids: t.Iterable[str] = (),
+    store: SecretStore | None = None,
+) -> Applied:
     """Carry out ``actions`` in order. A failure after a key was created still hands back its secret,
     unless the failure was setting that key's description: then the key is deleted again.
 
     ``known_key_ids`` are the user's keys before the run; a key outside them that appears after an
-    ambiguous CreateAccessKey failure has a secret nobody received, and is deleted.
+    ambiguous CreateAccessKey failure has a secret nobody received, and is deleted. With a secret ``store``
+    the secret is never handed back: the ``store`` action writes it, and if that fails the key is deleted again.
     """
     applied = Applied(actions=[])
     known = set(known_key_ids)
@@ -48,12 +56,14 @@ def apply(client: t.Any, user_name: str, actions: list[Action], known_key_ids: t
         try:
             if action.action == ActionKind.CREATE:
                 _create_key(client, user_name, known, applied)
+            elif action.action == ActionKind.STORE:
+                _store_created_key(client, user_name, store, applied)
             else:
                 _apply_one(client, user_name, action, applied)
         except AwsError as exc:
             if action.action == ActionKind.DESCRIBE and applied.created is not None and action.access_key_id is None:
-                _withdraw_created_key(client, user_name, applied, exc)
-            if applied.secret_access_key is not None:
+                _withdraw_created_key(client, user_name, applied, exc, hand_back=store is None)
+            if applied.secret_access_key is not None and store is None:
                 exc.result.update(
                     access_key=applied.created.to_result() if applied.created else None,
                     secret_access_key=applied.secret_access_key,
@@ -92,21 +102,30 @@ def _create_key(client: t.Any, user_name: str, known: set[str], applied: Applied
         return
 
 
-def _withdraw_created_key(client: t.Any, user_name: str, applied: Applied, failure: AwsError) -> None:
-    """The key this run created could not be given its description: delete it, and say so in ``failure``.
+def _withdraw_created_key(
+    client: t.Any, user_name: str, applied: Applied, failure: AwsError, hand_back: bool = True, why: str = ""
+) -> None:
+    """The key this run created cannot be kept: delete it, and say so in ``failure``.
 
     Without its description the key is outside the task's scope, so a re-run would create another one
-    beside it. Its secret has not been returned yet, so nobody can be using it. If the delete fails
-    too, the key stays and ``apply`` hands back its secret.
+    beside it; without its secret in the store nobody holds it. Its secret has not been returned, so nobody can be
+    using it. If the delete fails too, the key stays, and ``apply`` hands back its secret when ``hand_back``.
     """
     key_id = applied.created.access_key_id
     try:
         delete_key(client, user_name, key_id, had_description=False)
     except AwsError as exc:
-        failure.message += (
-            f"; access key {key_id}, created by this task without its description, could not be deleted "
-            f"either ({exc.message}): its secret is returned"
-        )
+        if hand_back:
+            failure.message += (
+                f"; access key {key_id}, created by this task {why or 'without its description'}, could not be "
+                f"deleted either ({exc.message}): its secret is returned"
+            )
+        else:
+            failure.message += (
+                f"; access key {key_id}, created by this task {why or 'without its description'}, could not be "
+                f"deleted either ({exc.message}): delete it, nobody holds its secret (it is not shown)"
+            )
+            applied.secret_access_key = None
         return
     try:  # the description may have been set although its response was lost; nothing depends on this
         call(client, "UntagUser", UserName=user_name, TagKeys=[key_id])
@@ -115,10 +134,41 @@ def _withdraw_created_key(client: t.Any, user_name: str, applied: Applied, failu
     applied.actions.append(Action(ActionKind.DELETE, key_id))
     applied.created = None
     applied.secret_access_key = None
-    failure.message += (
-        f"; access key {key_id}, created by this task, was deleted again, so no key is left without its "
-        "description and a re-run starts afresh"
-    )
+    if why:
+        failure.message += (
+            f"; access key {key_id}, created by this task, was deleted again, so no key is left whose secret "
+            "nobody holds"
+        )
+    else:
+        failure.message += (
+            f"; access key {key_id}, created by this task, was deleted again, so no key is left without its "
+            "description and a re-run starts afresh"
+        )
+
+
+def _store_created_key(client: t.Any, user_name: str, store: SecretStore, applied: Applied) -> None:
+    """Write the created key's secret to the store; if that fails, delete the key (its secret is never shown).
+
+    A write whose answer was lost may have happened: the store is asked once before the key is given up.
+    """
+    key = applied.created
+    secret = applied.secret_access_key
+    try:
+        store.write(key, secret)
+    except AwsError as exc:
+        exc.message = exc.message.replace(secret, "********")  # defence in depth: no service echoes it
+        try:
+            held = store.describe([key.access_key_id]).key_id
+        except AwsError:
+            held = None
+        if held != key.access_key_id:
+            _withdraw_created_key(client, user_name, applied, exc, hand_back=False, why="whose secret was not stored")
+            raise
+        applied.warnings.append(
+            f"{store.spec.destination}: the write of access key {key.access_key_id} failed ({exc.message}), "
+            "but the store holds it"
+        )
+    applied.actions.append(Action(ActionKind.STORE, key.access_key_id, destination=store.spec.destination))
 
 
 def _apply_one(client: t.Any, user_name: str, action: Action, applied: Applied) -> None:

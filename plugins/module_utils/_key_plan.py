@@ -32,6 +32,7 @@ from ansible_collections.keyguard.aws.plugins.module_utils._key_types import (
     validate_names,
     whole_days,
 )
+from ansible_collections.keyguard.aws.plugins.module_utils._secret_store import StoreSpec, StoreState
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,11 +46,13 @@ class KeyRequest:
     rotate_after_days: int | None = None
     previous_keys: str = "keep"
     previous_keys_idle_hours: int = 0
+    secret_store: StoreSpec | None = None
 
     @classmethod
     def from_params(cls, params: dict[str, t.Any]) -> KeyRequest:
         """From the module's options as the argument spec validated them (choices, types and defaults applied)."""
-        request = cls(**request_fields(cls, params))
+        fields = request_fields(cls, {"secret_store": None, **params})
+        request = cls(**{**fields, "secret_store": StoreSpec.from_option(fields["secret_store"])})
         request.validate()
         return request
 
@@ -61,8 +64,9 @@ class KeyRequest:
 
     @property
     def manages_lifecycle(self) -> bool:
-        """The task rotates keys or manages previous keys, so it may delete a key to make room."""
-        return self.rotate_after_days is not None or self.previous_keys != "keep"
+        """The task rotates keys (by age, or to keep a secret store current) or manages previous keys, so it may
+        delete a key to make room."""
+        return self.rotate_after_days is not None or self.previous_keys != "keep" or self.secret_store is not None
 
     def validate(self) -> None:
         """Reject, before any AWS call, what the argument spec cannot express: ranges, combinations, IAM's rules."""
@@ -70,7 +74,7 @@ class KeyRequest:
             raise AwsError(f"rotate_after_days must be at least 1, got {self.rotate_after_days}")
         if self.previous_keys_idle_hours < 0:
             raise AwsError(f"previous_keys_idle_hours must be 0 or more, got {self.previous_keys_idle_hours}")
-        if self.manages_lifecycle or self.previous_keys_idle_hours:
+        if self.rotate_after_days is not None or self.previous_keys != "keep" or self.previous_keys_idle_hours:
             given = [
                 name
                 for name, value in (
@@ -86,6 +90,11 @@ class KeyRequest:
                 )
             if self.state not in ("present", "active"):
                 raise AwsError(f"{', '.join(given)} can only be used with state=present or state=active")
+        if self.secret_store is not None and (self.access_key_id is not None or self.state in ("inactive", "absent")):
+            raise AwsError(
+                "secret_store can only be used with state=present or state=active and without id: the store "
+                "receives the secret of the key the task creates for the user's keys in scope"
+            )
         if self.user_name is None and self.access_key_id is None:  # both given as null: the argument spec counts them
             raise AwsError("one of user_name or id is required")
         validate_names(self.user_name, self.access_key_id)
@@ -143,13 +152,14 @@ def plan(
     now: datetime.datetime | None = None,
     last_used: dict[str, LastUse] | None = None,
     stale_descriptions: dict[str, str] | None = None,
+    store: StoreState | None = None,
 ) -> Plan:
     """The ordered actions that take ``keys`` (all of the user's keys) to the requested state.
 
     ``now`` is IAM's clock (only rotation needs it); ``last_used`` maps key ids to their last use
     (only the idle guard needs it, see ``keys_needing_last_use``); ``stale_descriptions`` are
-    description tags of keys already gone, which ``absent`` removes. Raises AwsError, before
-    anything changes, when the request cannot be met.
+    description tags of keys already gone, which ``absent`` removes; ``store`` is what the secret store
+    holds (with ``secret_store``). Raises AwsError, before anything changes, when the request cannot be met.
     """
     if request.state == "absent" and stale_descriptions:
         stale = [
@@ -163,7 +173,7 @@ def plan(
     if request.access_key_id is not None:
         return Plan(_plan_for_key_id(keys, request, user_name))
     return _plan_for_scope(
-        keys, request, user_name, now or datetime.datetime.now(datetime.timezone.utc), last_used or {}
+        keys, request, user_name, now or datetime.datetime.now(datetime.timezone.utc), last_used or {}, store
     )
 
 
@@ -199,6 +209,7 @@ def _plan_for_scope(
     user_name: str,
     now: datetime.datetime,
     last_used: dict[str, LastUse],
+    store: StoreState | None = None,
 ) -> Plan:
     scope = sort_keys(keys_in_scope(keys, request.description))
     if request.state == "absent":
@@ -207,14 +218,13 @@ def _plan_for_scope(
         return Plan([Action(ActionKind.DEACTIVATE, key.access_key_id) for key in scope if key.status != INACTIVE])
 
     current = current_key(scope)
-    rotate = (
-        current is not None
-        and request.rotate_after_days is not None
-        and age_days(current, now) >= request.rotate_after_days
-    )
-    if request.state == "present":
+    due = current is not None and request.rotate_after_days is not None
+    due = due and age_days(current, now) >= request.rotate_after_days
+    warnings = _store_drift(request, user_name, current, store) if not due else []
+    rotate = due or bool(warnings)
+    if request.state == "present" and request.secret_store is None:
         needs_key = not scope or rotate
-    else:  # active: an Inactive key is never re-activated implicitly, it may be compromised
+    else:  # active: an Inactive key is never re-activated implicitly, it may be compromised (a store needs one too)
         needs_key = current is None or rotate
 
     actions: list[Action] = []
@@ -225,20 +235,38 @@ def _plan_for_scope(
         actions += [*room, Action(ActionKind.CREATE, None)]
         if request.description is not None:
             actions.append(Action(ActionKind.DESCRIBE, None, request.description))
+        if request.secret_store is not None:  # before any previous key is retired
+            actions.append(Action(ActionKind.STORE, None, destination=request.secret_store.destination))
         kept_id = None  # the key created now becomes the current key
     else:
         # Keep the current key; when there is none (state=present with only Inactive keys), keep the newest.
         kept_id = (current or scope[-1]).access_key_id
 
     retained: list[str] = []
-    warnings: list[str] = []
     if request.previous_keys != "keep":
         previous = [
             key for key in sort_keys(keys_in_scope(remaining, request.description)) if key.access_key_id != kept_id
         ]
-        retirements, retained, warnings = _retire_previous_keys(previous, request, now, last_used)
+        retirements, retained, kept_warnings = _retire_previous_keys(previous, request, now, last_used)
         actions += retirements
+        warnings += kept_warnings
     return Plan(actions, rotated=rotate, retained=retained, warnings=warnings)
+
+
+def _store_drift(request: KeyRequest, user_name: str, current: AccessKey | None, store: StoreState | None) -> list[str]:
+    """Why the current key must be replaced for the secret store (it does not hold it), as a warning; or nothing."""
+    if request.secret_store is None or current is None or (store is not None and store.key_id == current.access_key_id):
+        return []
+    if store is None or not store.exists:
+        holds = "does not exist"
+    elif store.key_id is None:
+        holds = "holds no key this task stored for the user"
+    else:
+        holds = f"holds access key {store.key_id} instead"
+    return [
+        f"created a new access key for user {user_name}: its current key {current.access_key_id} is of no use to "
+        f"the consumers of {request.secret_store.destination}, which {holds}; the old key is now a previous key"
+    ]
 
 
 def _make_room(

@@ -36,6 +36,11 @@ from ansible_collections.keyguard.aws.plugins.module_utils._key_reads import (
     read_user_keys,
 )
 from ansible_collections.keyguard.aws.plugins.module_utils._key_types import USER_AND_KEY_OPTIONS, AccessKey
+from ansible_collections.keyguard.aws.plugins.module_utils._secret_store import (
+    SECRET_STORE_OPTIONS,
+    SecretStore,
+    open_store,
+)
 
 ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
     **USER_AND_KEY_OPTIONS,
@@ -44,6 +49,7 @@ ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
     "rotate_after_days": {"type": "int"},
     "previous_keys": {"type": "str", "choices": ["keep", "deactivate", "delete"], "default": "keep", "no_log": False},
     "previous_keys_idle_hours": {"type": "int", "default": 0, "no_log": False},
+    "secret_store": {"type": "dict", "options": SECRET_STORE_OPTIONS},
     **CONNECTION_ARGUMENT_SPEC,
 }
 ARGUMENT_RULES: dict[str, list[tuple[str, ...]]] = {
@@ -61,6 +67,7 @@ def run(
     """
     request = KeyRequest.from_params(params)
     iam = client_factory("iam", **connection_kwargs(params))
+    store = open_store(request.secret_store, connection_kwargs(params), client_factory)
     user_name = request.user_name or owner_of_key(iam, request.access_key_id)
     if user_name is None:
         if request.state != "absent":
@@ -70,17 +77,31 @@ def run(
     current, warnings = _read_current(iam, request, user_name, check_mode)
     if current is None:
         return _result(request, user_name, [], [], Plan([]), diff)  # absent for a user IAM does not know
-    changes = _plan(iam, request, current)
+    held = _read_store(store, current)
+    changes = _plan(iam, request, current, store)
     changes = dataclasses.replace(changes, warnings=request.input_warnings() + warnings + changes.warnings)
     if check_mode or not changes.actions:
-        return _result(
-            request, user_name, current.keys, project(current.keys, changes.actions, user_name), changes, diff
-        )
+        after = project(current.keys, changes.actions, user_name)
+        return _result(request, user_name, current.keys, after, changes, diff, store=store, held=held)
 
-    applied = apply(iam, user_name, changes.actions, known_key_ids=[key.access_key_id for key in current.keys])
+    applied = apply(iam, user_name, changes.actions, [key.access_key_id for key in current.keys], store)
     after = project(current.keys, applied.actions, user_name, applied.created)
     done = dataclasses.replace(changes, actions=applied.actions, warnings=changes.warnings + applied.warnings)
-    return _result(request, user_name, current.keys, after, done, diff, applied.created, applied.secret_access_key)
+    secret = None if store else applied.secret_access_key  # with a store, the secret never reaches the result
+    return _result(request, user_name, current.keys, after, done, diff, applied.created, secret, store, held)
+
+
+def _read_store(store: SecretStore | None, current: UserKeys) -> str | None:
+    """The key id the store holds (one read call); a secret pending deletion stops the task before any change."""
+    if store is None:
+        return None
+    state = store.describe([key.access_key_id for key in current.keys])
+    if state.pending_deletion:
+        raise AwsError(
+            f"{store.spec.destination} is scheduled for deletion; restore it (secretsmanager:RestoreSecret) or "
+            "name another secret in secret_store.name"
+        )
+    return state.key_id
 
 
 def _read_current(
@@ -103,12 +124,18 @@ def _read_current(
     ]
 
 
-def _plan(iam: t.Any, request: KeyRequest, current: UserKeys) -> Plan:
+def _plan(iam: t.Any, request: KeyRequest, current: UserKeys, store: SecretStore | None) -> Plan:
     """The plan, with the last use of the keys the idle guard needs; at the key limit, the error names each key's."""
     last_used = {key_id: read_last_use(iam, key_id) for key_id in keys_needing_last_use(current.keys, request)}
     try:
         return plan(
-            current.keys, request, current.user_name, current.server_time, last_used, current.stale_descriptions
+            current.keys,
+            request,
+            current.user_name,
+            current.server_time,
+            last_used,
+            current.stale_descriptions,
+            store.state if store else None,
         )
     except KeyLimitError as exc:
         for key in exc.keys:
@@ -134,6 +161,8 @@ def _result(
     diff: bool,
     created: AccessKey | None = None,
     secret_access_key: str | None = None,
+    store: SecretStore | None = None,
+    held: str | None = None,
 ) -> dict[str, t.Any]:
     result: dict[str, t.Any] = {
         "changed": bool(changes.actions),
@@ -143,17 +172,26 @@ def _result(
         "rotated": changes.rotated,
         "retained_access_key_ids": list(changes.retained),
     }
+    stored = next((action for action in changes.actions if action.action == "store"), None)
     if diff:
         result["diff"] = {
             "before": {"access_keys": [key.to_result() for key in before]},
             "after": {"access_keys": [key.to_result() for key in after]},
         }
+        if store is not None:  # the destination and the key id moving to it, never the secret
+            result["diff"]["before"]["secret_store"] = {"destination": store.spec.destination, "access_key_id": held}
+            result["diff"]["after"]["secret_store"] = {
+                "destination": store.spec.destination,
+                "access_key_id": stored.access_key_id if stored else held,
+            }
     if changes.warnings:
         result["warnings"] = list(changes.warnings)
     planned_new_key = next((key for key in after if key.access_key_id is None), None)
     target = target_key(after, request, created or planned_new_key)
     if target is not None:
         result["access_key"] = target.to_result()
+    if store is not None:
+        result["secret_store"] = store.result()
     if secret_access_key is not None:
         result["secret_access_key"] = secret_access_key
     return result

@@ -53,6 +53,7 @@ class ActionKind:
     DEACTIVATE = "deactivate"
     DELETE = "delete"
     DESCRIBE = "describe"  # set a key's description tag
+    STORE = "store"  # write the new key's secret to the secret store
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,14 +89,19 @@ class AccessKey:
 
 @dataclasses.dataclass(frozen=True)
 class Action:
-    """One change (an ActionKind). ``access_key_id`` is None for the key a ``create`` in the same plan makes."""
+    """One change (an ActionKind). ``access_key_id`` is None for the key a ``create`` in the same plan makes;
+    ``destination`` is where a ``store`` writes (``secretsmanager:NAME`` or ``ssm:NAME``)."""
 
     action: str
     access_key_id: str | None
     description: str | None = None
+    destination: str | None = None
 
     def to_result(self) -> dict[str, t.Any]:
-        return {"action": self.action, "access_key_id": self.access_key_id}
+        result = {"action": self.action, "access_key_id": self.access_key_id}
+        if self.destination is not None:
+            result["destination"] = self.destination
+        return result
 
 
 @dataclasses.dataclass(frozen=True)

@@ -26,6 +26,11 @@ from ansible_collections.keyguard.aws.plugins.module_utils._key_report import (
     collect_for_user,
 )
 from ansible_collections.keyguard.aws.plugins.module_utils._key_types import USER_AND_KEY_OPTIONS
+from ansible_collections.keyguard.aws.plugins.module_utils._secret_store import (
+    SECRET_STORE_OPTIONS,
+    StoreSpec,
+    open_store,
+)
 
 ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
     **USER_AND_KEY_OPTIONS,
@@ -36,6 +41,7 @@ ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
     "include_last_used": {"type": "bool", "default": True},
     "exact_last_used": {"type": "bool", "default": False},
     "max_workers": {"type": "int", "default": DEFAULT_MAX_WORKERS},
+    "secret_store": {"type": "dict", "options": SECRET_STORE_OPTIONS},
     **CONNECTION_ARGUMENT_SPEC,
 }
 ARGUMENT_RULES: dict[str, list[tuple[str, ...]]] = {
@@ -57,6 +63,7 @@ def run(
     filter and shape. In check mode a user that does not exist gives an empty report and a warning.
     """
     request = ReportRequest.from_params(params)
+    store = open_store(StoreSpec.from_option(params.get("secret_store")), connection_kwargs(params), client_factory)
     # Whole-account reports make many calls in parallel: more attempts, so throttling slows them down, not fails them.
     iam = client_factory("iam", **connection_kwargs(params), total_max_attempts=REPORT_TOTAL_MAX_ATTEMPTS)
     if request.access_key_id is not None:
@@ -65,4 +72,10 @@ def run(
         collected = collect_for_user(iam, request, check_mode)
     else:
         collected = collect_for_account(iam, request)
-    return build_report(collected, request)
+    result = build_report(collected, request)
+    if store is not None:  # which key the store holds as current (one read call, never the secret)
+        held = store.describe([key.access_key_id for key in collected.keys]).key_id
+        for entry in result["access_keys"]:
+            entry["in_secret_store"] = entry["access_key_id"] == held
+        result["secret_store"] = store.result()
+    return result

@@ -15,6 +15,13 @@ description:
     (the keys whose description equals O(description) when it is given, otherwise all of the user's keys).
   - Running the same task again reports no change and never creates another key.
   - The secret access key is returned only by the run that creates the key; IAM never shows it again.
+  - With O(secret_store), the secret is never returned at all. A created key is written to the store right after it is
+    made (and given its O(description)), before any previous key is deactivated or deleted; if that write fails, the
+    new key is deleted again and the task fails naming the failed action, so no key is left whose secret nobody holds.
+    A re-run makes no write while the store holds the current key. When it does not (the secret was deleted, or holds
+    another key, for example keys made before the store was used), the current key is of no use to the store's
+    consumers, so it is replaced as in a rotation (a warning says why) and becomes a previous key, handled by
+    O(previous_keys) and its idle guard.
 author:
   - keyguard.aws developers (@keyguard-aws)
 options:
@@ -87,6 +94,13 @@ options:
     type: int
     default: 0
 notes:
+  - "Permissions: C(iam:ListAccessKeys), C(iam:ListUserTags), C(iam:CreateAccessKey), C(iam:UpdateAccessKey),
+    C(iam:DeleteAccessKey), C(iam:GetAccessKeyLastUsed) (the idle guard, O(id) alone, the key-limit message),
+    C(iam:TagUser) and C(iam:UntagUser) (O(description)). With O(secret_store): Secrets Manager
+    C(secretsmanager:DescribeSecret), C(secretsmanager:CreateSecret), C(secretsmanager:PutSecretValue) and
+    C(secretsmanager:TagResource) (O(secret_store.tags)), and with a customer managed key C(kms:GenerateDataKey) and
+    C(kms:Decrypt); Parameter Store C(ssm:DescribeParameters), C(ssm:PutParameter) and C(ssm:AddTagsToResource)
+    (O(secret_store.tags)), and with a customer managed key C(kms:Encrypt)."
   - IAM allows two access keys per user, Inactive keys included. When a key must be created and the user already
     has two (and no key may make room, see O(rotate_after_days)), the task fails before changing anything and names
     both keys.
@@ -106,6 +120,7 @@ seealso:
     link: https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_access-keys.html
 extends_documentation_fragment:
   - keyguard.aws.connection
+  - keyguard.aws.secret_store
   - keyguard.aws.attributes
   - keyguard.aws.attributes.action_group
   - keyguard.aws.attributes.in_process
@@ -154,6 +169,28 @@ EXAMPLES = r"""
     previous_keys_idle_hours: 24
   register: deploy_key
   no_log: true
+
+- name: Rotate the deploy key every 90 days, its secret straight into Secrets Manager (never into the task result)
+  keyguard.aws.iam_access_key:
+    user_name: deploy
+    state: active
+    rotate_after_days: 90
+    previous_keys: delete
+    previous_keys_idle_hours: 24
+    secret_store:
+      service: secretsmanager
+      name: apps/deploy/aws-key
+      kms_key_id: alias/apps
+      tags:
+        team: platform
+
+- name: Keep the CI user's current key in a SecureString parameter
+  keyguard.aws.iam_access_key:
+    user_name: ci
+    state: active
+    secret_store:
+      service: ssm
+      name: /ci/aws-key
 
 - name: Delete every key of a departing user
   keyguard.aws.iam_access_key:
@@ -239,9 +276,31 @@ secret_access_key:
       was giving the new key its O(description), the task deletes the key again instead (it would be out of the
       task's scope, and a re-run would create another) and returns no secret; only if that delete fails too is
       the key kept and its secret returned.
-  returned: when a key was created (never in check mode)
+  returned: when a key was created without O(secret_store) (never in check mode)
   type: str
   sample: wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
+secret_store:
+  description:
+    - The store the key's secret is kept in, after the task (before it, in check mode).
+  returned: when O(secret_store) is given
+  type: dict
+  contains:
+    service:
+      description: V(secretsmanager) or V(ssm).
+      type: str
+      sample: secretsmanager
+    name:
+      description: The secret's name or ARN as given, or the parameter's name.
+      type: str
+      sample: apps/deploy/aws-key
+    arn:
+      description: The secret's or parameter's ARN; null before the task creates it, or when the service does not say.
+      type: str
+      sample: arn:aws:secretsmanager:eu-west-1:123456789012:secret:apps/deploy/aws-key-AbCdEf
+    version:
+      description: The Secrets Manager version id holding the current key, or the parameter's version number.
+      type: raw
+      sample: 0b8e8f0e-4f6a-5d6e-9f1a-2b3c4d5e6f70
 actions:
   description:
     - The ordered changes made, or in check mode planned. An empty list means nothing needed to change.
@@ -251,16 +310,23 @@ actions:
   elements: dict
   contains:
     action:
-      description: One of V(create), V(activate), V(deactivate), V(delete) or V(describe).
+      description: One of V(create), V(activate), V(deactivate), V(delete), V(describe) or V(store).
       type: str
       sample: create
     access_key_id:
       description: The key acted on.
       type: str
       sample: AKIAIOSFODNN7EXAMPLE
+    destination:
+      description: Where a V(store) action writes, C(secretsmanager:NAME) or C(ssm:NAME).
+      type: str
+      returned: for V(store) actions
+      sample: secretsmanager:apps/deploy/aws-key
   sample: [{action: create, access_key_id: AKIAIOSFODNN7EXAMPLE}]
 rotated:
-  description: Whether this run created a new key because the current key was O(rotate_after_days) old.
+  description:
+    - Whether this run created a new key because the current key was O(rotate_after_days) old, or because
+      O(secret_store) did not hold it.
   returned: always
   type: bool
   sample: false

@@ -16,6 +16,8 @@ description:
   - For a whole-account report, last use comes from the IAM credential report, which IAM regenerates at most every
     4 hours, so it can be up to 4 hours old. Keys the report cannot place (for example keys created since) are looked
     up one by one. Set O(exact_last_used=true) to look up every key's last use exactly.
+  - With O(secret_store), each key in the report says whether the store holds it as its current key
+    (RV(access_keys[].in_secret_store)); this needs C(secretsmanager:DescribeSecret) or C(ssm:DescribeParameters).
 author:
   - keyguard.aws developers (@keyguard-aws)
 options:
@@ -85,6 +87,7 @@ seealso:
     link: https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_access-keys.html
 extends_documentation_fragment:
   - keyguard.aws.connection
+  - keyguard.aws.secret_store
   - keyguard.aws.attributes
   - keyguard.aws.attributes.action_group
   - keyguard.aws.attributes.in_process
@@ -171,6 +174,12 @@ access_keys:
       type: int
       returned: when O(include_last_used=true)
       sample: 1
+    in_secret_store:
+      description:
+        - Whether this is the key O(secret_store) holds as current, so an audit finds keys whose store is out of date.
+      type: bool
+      returned: when O(secret_store) is given
+      sample: true
 credential_report_generated_at:
   description:
     - When IAM generated the credential report the last-use fields come from, ISO 8601. IAM reuses a report for up to
@@ -181,6 +190,27 @@ credential_report_generated_at:
   returned: for a whole-account report that used the credential report
   type: str
   sample: "2026-11-28T06:00:00+00:00"
+secret_store:
+  description: The store O(secret_store) names, and what it holds (one read call, never the secret).
+  returned: when O(secret_store) is given
+  type: dict
+  contains:
+    service:
+      description: V(secretsmanager) or V(ssm).
+      type: str
+      sample: ssm
+    name:
+      description: The secret's name or ARN as given, or the parameter's name.
+      type: str
+      sample: /ci/aws-key
+    arn:
+      description: The secret's or parameter's ARN; null when it does not exist or the service does not say.
+      type: str
+      sample: arn:aws:ssm:eu-west-1:123456789012:parameter/ci/aws-key
+    version:
+      description: The Secrets Manager version id marked AWSCURRENT, or the parameter's version number.
+      type: raw
+      sample: 3
 count:
   description: The number of keys in RV(access_keys).
   returned: always
