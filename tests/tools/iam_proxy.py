@@ -10,14 +10,20 @@
     proxy.actions()   # ["CreateAccessKey", "ListAccessKeys", ...]
     proxy.stop()
 
-IAM speaks the query protocol: every call is a POST whose form body carries ``Action=...``.
+IAM (and STS) speak the query protocol: every call is a POST whose form body carries ``Action=...``. Secrets
+Manager and SSM, served by the same moto server, speak JSON: the action is the ``X-Amz-Target`` header's
+(``secretsmanager.PutSecretValue``), the params are the body's top-level strings, and canned errors are
+answered in JSON (``__type``), as those services answer.
 Each request is recorded as an :class:`IamCall` (action, HTTP status, error code, fault applied).
 
 Faults: ``add_fault(action=..., kind=..., times=N | rate=p)`` or any callable passed to
 ``add_rule(rule)``; a rule gets the :class:`IamRequest` and returns a :class:`Fault` or ``None``.
 Rules are asked in the order added; the first fault returned wins. Kinds:
 
-- ``throttle``: HTTP 400 ``Throttling`` error (IAM's XML); not forwarded.
+- ``throttle``: HTTP 400 ``Throttling`` error (IAM's XML; ``ThrottlingException`` in JSON); not forwarded.
+- ``access_denied``: HTTP 403 ``AccessDenied`` (JSON: 400 ``AccessDeniedException``); not forwarded.
+- ``kms_failure``: HTTP 400, the service's KMS error (Secrets Manager ``EncryptionFailure``, SSM ``InvalidKeyId``);
+  not forwarded.
 - ``service_failure``: HTTP 500 ``ServiceFailure``; not forwarded.
 - ``reset``: the connection is reset (TCP RST) without a reply; not forwarded.
 - ``slow``: forwarded after ``delay`` seconds (a slow request: moto acts late, or never if the client gave up).
@@ -43,6 +49,7 @@ from __future__ import annotations
 import dataclasses
 import http.client
 import http.server
+import json
 import random
 import re
 import socket
@@ -54,7 +61,7 @@ import urllib.parse
 import uuid
 from collections.abc import Callable
 
-FAULT_KINDS = ("throttle", "service_failure", "reset", "slow", "slow_reply", "lost")
+FAULT_KINDS = ("throttle", "service_failure", "access_denied", "kms_failure", "reset", "slow", "slow_reply", "lost")
 HOP_BY_HOP = frozenset(
     (
         "connection",
@@ -70,6 +77,7 @@ HOP_BY_HOP = frozenset(
 )
 IAM_XMLNS = "https://iam.amazonaws.com/doc/2010-05-08/"
 _ERROR_CODE = re.compile(rb"<Code>([^<]+)</Code>")
+_JSON_ERROR_TYPE = re.compile(rb'"__type"\s*:\s*"(?:[^"#]*#)?([^"]+)"')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -191,7 +199,27 @@ class TokenBucket:
 CANNED_ERRORS = {
     "throttle": (400, "Throttling", "Rate exceeded", "Sender"),
     "service_failure": (500, "ServiceFailure", "Request processing has failed due to an internal error.", "Receiver"),
+    "access_denied": (403, "AccessDenied", "User is not authorized to perform this action", "Sender"),
+    "kms_failure": (400, "KMS.DisabledException", "The KMS key is disabled.", "Sender"),
 }
+# The same faults as JSON-protocol services answer them: (status, __type by service prefix of X-Amz-Target)
+JSON_ERRORS = {
+    "throttle": (400, {"secretsmanager": "ThrottlingException", "AmazonSSM": "ThrottlingException"}),
+    "service_failure": (500, {"secretsmanager": "InternalServiceError", "AmazonSSM": "InternalServerError"}),
+    "access_denied": (400, {"secretsmanager": "AccessDeniedException", "AmazonSSM": "AccessDeniedException"}),
+    "kms_failure": (400, {"secretsmanager": "EncryptionFailure", "AmazonSSM": "InvalidKeyId"}),
+}
+
+
+def json_error_reply(kind: str, target: str) -> tuple[int, list[tuple[str, str]], bytes, str]:
+    """(status, headers, body, code) of a canned fault for a JSON-protocol service (``target``: X-Amz-Target)."""
+    status, codes = JSON_ERRORS["throttle" if kind == RATE_LIMIT_FAULT else kind]
+    code = codes.get(target.split(".")[0], codes["secretsmanager"])
+    message = CANNED_ERRORS["throttle" if kind == RATE_LIMIT_FAULT else kind][2]
+    body = json.dumps({"__type": code, "message": message}).encode()
+    return status, [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-ErrorType", code)], body, code
+
+
 RATE_LIMIT_FAULT = "rate_limit"  # IamCall.fault of a call the token bucket refused (answered as "throttle" is)
 _ATTEMPT = re.compile(r"attempt=(\d+)")
 
@@ -272,8 +300,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _handle(self) -> None:
         started = time.monotonic()
         body = self._read_body()
-        params = _parse_params(self.path, self.headers.get("Content-Type", ""), body)
-        request = IamRequest(params.get("Action"), params, self.command, self.path)
+        target = self.headers.get("X-Amz-Target")
+        if target:  # a JSON-protocol service (Secrets Manager, SSM)
+            params = _json_params(body)
+            request = IamRequest(target.split(".")[-1], params, self.command, self.path)
+        else:
+            params = _parse_params(self.path, self.headers.get("Content-Type", ""), body)
+            request = IamRequest(params.get("Action"), params, self.command, self.path)
         proxy = self.server.proxy
         latency = proxy.latency
         if latency > 0:
@@ -288,7 +321,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         reply: tuple[int, list[tuple[str, str]], bytes] | None = None  # None: reset the connection
         upstream_status: int | None = None
         error_code: str | None = None
-        if kind in CANNED_ERRORS or kind == RATE_LIMIT_FAULT:
+        if (kind in CANNED_ERRORS or kind == RATE_LIMIT_FAULT) and target:
+            status, headers, payload, error_code = json_error_reply(kind, target)
+            reply = (status, headers, payload)
+        elif kind in CANNED_ERRORS or kind == RATE_LIMIT_FAULT:
             status, error_code, message, error_type = CANNED_ERRORS["throttle" if kind == RATE_LIMIT_FAULT else kind]
             reply = (status, [("Content-Type", "text/xml")], error_body(error_code, message, error_type))
         elif kind != "reset":
@@ -301,7 +337,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 reply = (502, [("Content-Type", "text/plain")], f"upstream error: {exc}\n".encode())
             else:
                 if upstream_status >= 400:
-                    match = _ERROR_CODE.search(payload)
+                    match = _ERROR_CODE.search(payload) or _JSON_ERROR_TYPE.search(payload)
                     error_code = match.group(1).decode("utf-8", "replace") if match else None
                 if kind != "lost":
                     reply = (upstream_status, headers, payload)
@@ -368,6 +404,20 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.server.reset_sockets.add(self.connection)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = _handle
+
+
+SECRET_FIELDS = frozenset({"SecretString", "SecretBinary", "Value"})
+
+
+def _json_params(body: bytes) -> dict[str, str]:
+    try:
+        document = json.loads(body or b"{}")
+    except ValueError:
+        return {}
+    if not isinstance(document, dict):
+        return {}
+    # the secret values a store write carries are not recorded
+    return {key: value for key, value in document.items() if isinstance(value, str) and key not in SECRET_FIELDS}
 
 
 def _parse_params(path: str, content_type: str, body: bytes) -> dict[str, str]:
