@@ -70,6 +70,8 @@ class StoreSpec:
             )
         if self.service == "ssm" and match and not match.group("rest").startswith("parameter/"):
             raise AwsError(f"secret_store.name {self.name!r} is not the ARN of an SSM parameter")
+        if self.service == "ssm" and not match and self.name.lstrip("/").lower().startswith(("aws", "ssm")):
+            raise AwsError(f"secret_store.name {self.name!r}: Parameter Store reserves names beginning with aws or ssm")
 
     @property
     def destination(self) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import html.parser
+import json
 import os
 import stat
 import subprocess
@@ -527,3 +528,75 @@ def test_incident_searches_every_account_of_the_inventory(run_playbook, moto, ia
     }
     assert records["home"] == f"{leaked} is not in this account"
     assert records["other"].startswith(f"{leaked} belongs to IAM user carol")
+
+
+# ---------------------------------------------------------------------------------------------
+# the playbooks' default: the secret goes straight into a secret store (issue 12)
+# ---------------------------------------------------------------------------------------------
+
+
+def read_store(moto, service: str, name: str, stage: str = "AWSCURRENT") -> dict[str, Any] | None:
+    """The credential_process document the store holds (read by the test; the playbooks never read it)."""
+    client = boto3.client(
+        service, endpoint_url=moto.url, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y"
+    )
+    try:
+        if service == "ssm":
+            value = client.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
+        else:
+            value = client.get_secret_value(SecretId=name, VersionStage=stage)["SecretString"]
+    except botocore.exceptions.ClientError as exc:
+        if exc.response["Error"]["Code"] in ("ResourceNotFoundException", "ParameterNotFound"):
+            return None
+        raise
+    return json.loads(value)
+
+
+def test_bootstrap_into_secrets_manager_by_default(run_playbook, moto, iam, proxy):
+    iam.create_user(UserName="deploy")
+    extra_vars = {"service_user": "deploy", "secret_name": "apps/deploy/aws-key"}
+    created = run_playbook(playbook("bootstrap_service_key.yml"), extra_vars=extra_vars, verbosity=3)
+    assert created.rc == 0, created.summary()
+    (key_id,) = keys_of(iam, "deploy")
+    document = read_store(moto, "secretsmanager", "apps/deploy/aws-key")
+    assert (document["Version"], document["AccessKeyId"], document["UserName"]) == (1, key_id, "deploy")
+    assert document["SecretAccessKey"] not in output_of(created)
+    assert_secret_works(moto, iam, "deploy", key_id, document["SecretAccessKey"])
+    assert f"key {key_id} created and stored in secretsmanager:apps/deploy/aws-key" in " ".join(created.stdout.split())
+
+    proxy.reset_calls()
+    again = run_playbook(playbook("bootstrap_service_key.yml"), extra_vars=extra_vars)
+    assert again.rc == 0, again.summary()
+    assert changed_tasks(again) == []
+    assert not (WRITE_ACTIONS | {"CreateSecret", "PutSecretValue"}) & set(proxy.actions())
+    assert keys_of(iam, "deploy") == {key_id: "Active"}
+
+
+def test_scheduled_rotation_into_a_secret_store(run_playbook, moto, iam, proxy):
+    iam.create_user(UserName="deploy")
+    iam.create_user(UserName="backup")
+    legacy = iam.create_access_key(UserName="deploy")["AccessKey"]  # made before the store was used
+    extra_vars = {"rotation_users": [{"user_name": "deploy"}, {"user_name": "backup", "secret_name": "/backup/key"}]}
+
+    # Day 0, Parameter Store: backup gets its first key; deploy's store holds no key, so deploy gets a new one and
+    # its legacy key becomes a previous key (never used: retired at once, previous_keys=deactivate).
+    day0 = run_playbook(playbook("rotate_access_keys.yml"), extra_vars={**extra_vars, "rotation_store": "ssm"})
+    assert day0.rc == 0, day0.summary()
+    deploy_keys = keys_of(iam, "deploy")
+    (deploy_new,) = set(deploy_keys) - {legacy["AccessKeyId"]}
+    assert deploy_keys == {legacy["AccessKeyId"]: "Inactive", deploy_new: "Active"}
+    assert read_store(moto, "ssm", "/iam-keys/deploy")["AccessKeyId"] == deploy_new
+    (backup_key,) = keys_of(iam, "backup")
+    assert read_store(moto, "ssm", "/backup/key")["AccessKeyId"] == backup_key
+    for name in ("/iam-keys/deploy", "/backup/key"):
+        assert read_store(moto, "ssm", name)["SecretAccessKey"] not in output_of(day0)
+    report = " ".join(day0.stdout.split())
+    assert f"current key {deploy_new} (new, rotated); in ssm:/iam-keys/deploy" in report
+
+    # Day 1: converged, no write at all.
+    moto.advance(days=1)
+    proxy.reset_calls()
+    day1 = run_playbook(playbook("rotate_access_keys.yml"), extra_vars={**extra_vars, "rotation_store": "ssm"})
+    assert day1.rc == 0, day1.summary()
+    assert changed_tasks(day1) == []
+    assert not (WRITE_ACTIONS | {"PutParameter"}) & set(proxy.actions())

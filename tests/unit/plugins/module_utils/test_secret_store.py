@@ -225,6 +225,9 @@ def test_a_write_whose_answer_was_lost_but_happened_is_kept(
             id="wrong-arn",
         ),
         pytest.param(
+            {"secret_store": {"service": "ssm", "name": "/aws-keys/x"}}, "reserves names beginning with aws", id="aws"
+        ),
+        pytest.param(
             {"state": "inactive"}, "secret_store can only be used with state=present or state=active", id="inactive"
         ),
         pytest.param(
