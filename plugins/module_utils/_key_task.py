@@ -49,7 +49,7 @@ ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
     "rotate_after_days": {"type": "int"},
     "previous_keys": {"type": "str", "choices": ["keep", "deactivate", "delete"], "default": "keep", "no_log": False},
     "previous_keys_idle_hours": {"type": "int", "default": 0, "no_log": False},
-    "secret_store": {"type": "dict", "options": SECRET_STORE_OPTIONS},
+    "secret_store": {"type": "dict", "options": SECRET_STORE_OPTIONS, "no_log": False},
     **CONNECTION_ARGUMENT_SPEC,
 }
 ARGUMENT_RULES: dict[str, list[tuple[str, ...]]] = {

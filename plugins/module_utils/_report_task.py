@@ -41,7 +41,7 @@ ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
     "include_last_used": {"type": "bool", "default": True},
     "exact_last_used": {"type": "bool", "default": False},
     "max_workers": {"type": "int", "default": DEFAULT_MAX_WORKERS},
-    "secret_store": {"type": "dict", "options": SECRET_STORE_OPTIONS},
+    "secret_store": {"type": "dict", "options": SECRET_STORE_OPTIONS, "no_log": False},
     **CONNECTION_ARGUMENT_SPEC,
 }
 ARGUMENT_RULES: dict[str, list[tuple[str, ...]]] = {
