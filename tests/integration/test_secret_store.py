@@ -107,6 +107,13 @@ def test_lifecycle_with_a_secret_store(path, service, run_playbook, proxy, moto,
         store_task("rotate", "deploy", service, name, **rotation),
         store_task("drift", "deploy", service, name, **rotation),
         store_task("settled", "deploy", service, name, **rotation),
+        {
+            "name": "audit",
+            "keyguard.aws.iam_access_key_info": {
+                "user_name": "deploy",
+                "secret_store": {"service": service, "name": name},
+            },
+        },
     ]
     with Hooks(proxy, iam, ["deploy"]) as hooks:
         before = {"again": snapshot("create"), "rotate": advance, "drift": delete_store, "settled": snapshot("drift")}
@@ -164,6 +171,8 @@ def test_lifecycle_with_a_secret_store(path, service, run_playbook, proxy, moto,
     settled = result.task("settled")
     assert (settled["changed"], writes("settled")) == (False, [])
     assert keys_of(iam, "deploy") == {k2: "Inactive", k3: "Active"}
+    audit = result.task("audit")
+    assert {entry["access_key_id"]: entry["in_secret_store"] for entry in audit["access_keys"]} == {k2: False, k3: True}
     assert_secrets_only_in_the_store(run_playbook, result, moto)
 
 
