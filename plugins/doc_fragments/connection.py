@@ -75,6 +75,34 @@ options:
         and within seconds when connections are refused or reset. Lower these values to fail faster.
       - 'To absorb heavy throttling, set for example C({"retries": {"mode": "adaptive", "total_max_attempts": 10}}).'
     type: dict
+  assume_role_arn:
+    description:
+      - The ARN of an IAM role to act as, for example the C(OrganizationAccountAccessRole) of another account of an
+        AWS Organization. Every call of the task (IAM, and the secret store) is made as that role.
+      - The role is assumed with the task's credentials (the options above, the environment or the profile) through
+        botocore's own assume-role credentials, which refresh before they expire, so a long report never fails on an
+        expired session. It is assumed once per role and worker process (C(sts:AssumeRole)); a role that cannot be
+        assumed fails the task before any other call, naming the role.
+      - If not set, the environment variable E(AWS_ASSUME_ROLE_ARN) is used.
+    type: str
+  assume_role_session_name:
+    description:
+      - The session name of the assumed role, as CloudTrail shows it (2-64 letters, digits and C(+=,.@_-)).
+      - If not set, the environment variable E(AWS_ASSUME_ROLE_SESSION_NAME) is used.
+    type: str
+    default: keyguard-aws
+  assume_role_external_id:
+    description:
+      - The external id the role's trust policy requires, if any.
+      - If not set, the environment variable E(AWS_ASSUME_ROLE_EXTERNAL_ID) is used.
+    type: str
+  assume_role_duration_seconds:
+    description:
+      - How long each set of role credentials lasts, 900 to 43200 seconds (up to the role's maximum session
+        duration). They are refreshed before they expire.
+      - If not set, the environment variable E(AWS_ASSUME_ROLE_DURATION_SECONDS) is used.
+    type: int
+    default: 3600
 notes:
   - Empty strings count as unset for every connection option, so an empty environment variable does not
     override the credential chain.

@@ -20,7 +20,8 @@ import urllib.parse
 
 from ansible.module_utils.basic import env_fallback
 
-from ansible_collections.keyguard.aws.plugins.module_utils import _botocore_loader
+from ansible_collections.keyguard.aws.plugins.module_utils import _assume_role, _botocore_loader
+from ansible_collections.keyguard.aws.plugins.module_utils._errors import AmbiguousRequestError, AwsError
 
 try:
     import botocore
@@ -94,6 +95,22 @@ CONNECTION_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
     "validate_certs": {"type": "bool", "default": True},
     "aws_ca_bundle": {"type": "path", "fallback": (env_fallback, ["AWS_CA_BUNDLE"])},
     "aws_config": {"type": "dict"},
+    "assume_role_arn": {"type": "str", "fallback": (env_fallback, ["AWS_ASSUME_ROLE_ARN"])},
+    "assume_role_session_name": {
+        "type": "str",
+        "default": "keyguard-aws",
+        "fallback": (env_fallback, ["AWS_ASSUME_ROLE_SESSION_NAME"]),
+    },
+    "assume_role_external_id": {
+        "type": "str",
+        "fallback": (env_fallback, ["AWS_ASSUME_ROLE_EXTERNAL_ID"]),
+        "no_log": False,
+    },
+    "assume_role_duration_seconds": {
+        "type": "int",
+        "default": 3600,
+        "fallback": (env_fallback, ["AWS_ASSUME_ROLE_DURATION_SECONDS"]),
+    },
 }
 # The argument spec's checks of the connection options. profile beside explicit keys is refused by connection_kwargs
 # instead: the argument spec counts an option given as "" as set, and "" means unset (the amazon.aws idiom
@@ -102,27 +119,6 @@ CONNECTION_ARGUMENT_RULES: dict[str, list[tuple[str, ...]]] = {
     "mutually_exclusive": [],
     "required_together": [("access_key", "secret_key")],
 }
-
-
-class AwsError(Exception):
-    """The one error type raised by keyguard.aws helpers.
-
-    ``code`` is the AWS error code when the failure came from AWS. ``result`` carries values that
-    must still reach the user when a task fails part-way (for example a secret access key that was already created).
-    """
-
-    def __init__(self, message: str, code: str | None = None, result: dict[str, t.Any] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
-        self.result = dict(result or {})
-
-    def __str__(self) -> str:
-        return self.message
-
-
-class AmbiguousRequestError(AwsError):
-    """A non-idempotent call failed in a way that leaves unknown whether the service carried it out."""
 
 
 # Calls that must not be resent blindly, by service: a resent CreateAccessKey whose first response was lost makes a
@@ -219,7 +215,7 @@ def connection_kwargs(params: dict[str, t.Any]) -> dict[str, t.Any]:
     config.setdefault("read_timeout", DEFAULT_READ_TIMEOUT)
     config.setdefault("user_agent_extra", f"keyguard.aws/{COLLECTION_VERSION}")
 
-    return {
+    kwargs = {
         "profile": values["profile"],
         "region": values["region"],
         "endpoint_url": values["endpoint_url"],
@@ -229,6 +225,10 @@ def connection_kwargs(params: dict[str, t.Any]) -> dict[str, t.Any]:
         "verify": verify,
         "config": config,
     }
+    assume_role = _assume_role.assume_role_options(values)
+    if assume_role is not None:
+        kwargs["assume_role"] = assume_role
+    return kwargs
 
 
 def _validate_endpoint_url(url: str) -> None:
@@ -260,12 +260,14 @@ def aws_client(
     session_token: str | None = None,
     verify: bool | str = True,
     config: dict[str, t.Any] | None = None,
+    assume_role: dict[str, t.Any] | None = None,
     total_max_attempts: int = DEFAULT_TOTAL_MAX_ATTEMPTS,
 ) -> t.Any:
     """A botocore client for ``service`` ("iam", "sts", "secretsmanager", "ssm", "organizations") with the
     connection options (``connection_kwargs``), botocore's own retry mode and keyguard.aws's user agent.
 
-    ``total_max_attempts`` applies unless aws_config, the profile or AWS_MAX_ATTEMPTS sets the attempts.
+    ``total_max_attempts`` applies unless aws_config, the profile or AWS_MAX_ATTEMPTS sets the attempts. With
+    ``assume_role`` the client acts as that role, assumed with the other credentials (see ``_assume_role``).
     """
     require_sdk()
     label = SERVICE_LABELS.get(service, service)
@@ -287,14 +289,21 @@ def aws_client(
             raise AwsError(f"aws_config contains an option botocore.config.Config does not accept: {exc}") from None
         except botocore.exceptions.BotoCoreError as exc:  # e.g. an unknown retry mode, or 0 attempts
             raise AwsError(f"aws_config.retries {config.get('retries')!r} is not valid: {exc}") from None
+        keys = {"access_key": access_key, "secret_key": secret_key, "session_token": session_token}
+        if assume_role is not None:
+            sts = {"endpoint_url": endpoint_url, "verify": verify, "config": botocore_config}
+            sts["region_name"] = region or session.get_config_variable("region") or GLOBAL_SERVICE_REGIONS["sts"]
+            credentials = _assume_role.assumed_role_credentials(session, assume_role, keys, sts)
+            session.register_component("credential_provider", _assume_role.role_session_resolver(credentials))
+            keys = {}
         client = session.create_client(
             service,
             region_name=region or session.get_config_variable("region") or GLOBAL_SERVICE_REGIONS.get(service),
             endpoint_url=endpoint_url,
             verify=verify,
-            aws_access_key_id=access_key,
-            aws_secret_access_key=secret_key,
-            aws_session_token=session_token,
+            aws_access_key_id=keys.get("access_key"),
+            aws_secret_access_key=keys.get("secret_key"),
+            aws_session_token=keys.get("session_token"),
             config=botocore_config,
         )
     except botocore.exceptions.ProfileNotFound:
