@@ -14,6 +14,7 @@ on a bounded thread pool; botocore clients are thread-safe and their retry mode 
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import dataclasses
 import datetime
@@ -25,12 +26,19 @@ from ansible_collections.keyguard.aws.plugins.module_utils._credential_report im
     match_credential_report,
     read_credential_report,
 )
+from ansible_collections.keyguard.aws.plugins.module_utils._findings import (
+    DEFAULT_MAX_AGE_DAYS,
+    DEFAULT_UNUSED_DAYS,
+    key_findings,
+    root_account,
+)
 from ansible_collections.keyguard.aws.plugins.module_utils._key_reads import (
     key_last_used,
     read_last_use,
     read_user_keys,
 )
 from ansible_collections.keyguard.aws.plugins.module_utils._key_types import (
+    ACTIVE,
     AccessKey,
     LastUse,
     request_fields,
@@ -40,6 +48,7 @@ from ansible_collections.keyguard.aws.plugins.module_utils._key_types import (
 )
 
 DEFAULT_MAX_WORKERS = 8
+ROOT_ROW = "<root_account>"
 MAX_WORKERS_LIMIT = 64
 # GetAccountAuthorizationDetails returns at most 1000 entities a page.
 AUTHORIZATION_DETAILS_PAGE_SIZE = 1000
@@ -58,6 +67,9 @@ class ReportRequest:
     include_last_used: bool = True
     exact_last_used: bool = False
     max_workers: int = DEFAULT_MAX_WORKERS
+    include_findings: bool = False
+    findings_unused_days: int = DEFAULT_UNUSED_DAYS
+    findings_max_key_age_days: int = DEFAULT_MAX_AGE_DAYS
 
     @classmethod
     def from_params(cls, params: dict[str, t.Any]) -> ReportRequest:
@@ -77,6 +89,9 @@ class ReportRequest:
                 raise AwsError(f"{name} must be 0 or more, got {value}")
         if self.unused_for_days is not None and not self.include_last_used:
             raise AwsError("unused_for_days needs last-use data; it cannot be combined with include_last_used=false")
+        for name in ("findings_unused_days", "findings_max_key_age_days"):
+            if getattr(self, name) < 1:
+                raise AwsError(f"{name} must be at least 1, got {getattr(self, name)}")
         if not 1 <= self.max_workers <= MAX_WORKERS_LIMIT:
             raise AwsError(f"max_workers must be between 1 and {MAX_WORKERS_LIMIT}, got {self.max_workers}")
 
@@ -98,6 +113,7 @@ class Collected:
     now: datetime.datetime | None = None
     warnings: list[str] = dataclasses.field(default_factory=list)
     credential_report_generated_at: datetime.datetime | None = None
+    root_account: dict[str, str] | None = None  # the credential report's <root_account> row (real IAM has one)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -171,6 +187,7 @@ def collect_for_account(client: t.Any, request: ReportRequest) -> Collected:
             collected.warnings.append(f"credential report unavailable ({exc}); looked up each key's last use instead")
         else:
             collected.credential_report_generated_at = report.generated_at
+            collected.root_account = next((row for row in report.rows if row.get("user") == ROOT_ROW), None)
             collected.last_used = match_credential_report(keys, report)
             remaining = [key_id for key_id in remaining if key_id not in collected.last_used]
     collected.last_used.update(_lookup_last_use(client, remaining, request.max_workers))
@@ -233,10 +250,20 @@ def build_report(collected: Collected, request: ReportRequest) -> dict[str, t.An
         key_report_entry(key, now, collected.last_used.get(key.access_key_id), request.include_last_used)
         for key in keys
     ]
+    active_by_user = collections.Counter(key.user_name for key in keys if key.status == ACTIVE)
+    for entry in entries if request.include_findings else []:  # before filtering: every key of the user counts
+        entry["findings"] = key_findings(
+            entry,
+            active_by_user[entry["user_name"]],
+            request.findings_unused_days,
+            request.findings_max_key_age_days,
+        )
     entries = [entry for entry in entries if matches_filters(entry, request)]
     result: dict[str, t.Any] = {"changed": False, "access_keys": entries, "count": len(entries)}
     if collected.credential_report_generated_at is not None:
         result["credential_report_generated_at"] = collected.credential_report_generated_at.isoformat()
+    if collected.root_account is not None:
+        result["root_account"] = root_account(collected.root_account)
     filters = request.filters()
     if filters:
         result["filters"] = filters

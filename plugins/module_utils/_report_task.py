@@ -17,6 +17,7 @@ from ansible_collections.keyguard.aws.plugins.module_utils._aws import (
     aws_client,
     connection_kwargs,
 )
+from ansible_collections.keyguard.aws.plugins.module_utils._findings import DEFAULT_MAX_AGE_DAYS, DEFAULT_UNUSED_DAYS
 from ansible_collections.keyguard.aws.plugins.module_utils._key_report import (
     DEFAULT_MAX_WORKERS,
     ReportRequest,
@@ -41,6 +42,9 @@ ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
     "include_last_used": {"type": "bool", "default": True},
     "exact_last_used": {"type": "bool", "default": False},
     "max_workers": {"type": "int", "default": DEFAULT_MAX_WORKERS},
+    "include_findings": {"type": "bool", "default": False},
+    "findings_unused_days": {"type": "int", "default": DEFAULT_UNUSED_DAYS},
+    "findings_max_key_age_days": {"type": "int", "default": DEFAULT_MAX_AGE_DAYS, "no_log": False},
     "secret_store": {"type": "dict", "options": SECRET_STORE_OPTIONS, "no_log": False},
     **CONNECTION_ARGUMENT_SPEC,
 }

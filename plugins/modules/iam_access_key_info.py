@@ -72,6 +72,28 @@ options:
         botocore's C(adaptive) retry mode (set in O(aws_config)) also slows the client's own request rate.
     type: int
     default: 8
+  include_findings:
+    description:
+      - Add RV(access_keys[].findings) to each key, the compliance checks it fails, each labelled with its
+        CIS AWS Foundations Benchmark control (in the numbering of v3.0.0; later versions renumbered the IAM
+        section, for example 1.14 is 2.12 in v7) and its AWS Security Hub control.
+      - C(1.12)/C(IAM.22) an Active key unused for O(findings_unused_days) days or more (a key never used counts
+        from its creation), C(1.13) a user with more than one Active key, C(1.14)/C(IAM.3) an Active key older than
+        O(findings_max_key_age_days) days. The root account's C(1.4)/C(IAM.4) is in RV(root_account).
+      - Computed over all of the user's keys before the filters, so a filtered report still counts every Active key.
+    type: bool
+    default: false
+  findings_unused_days:
+    description:
+      - With O(include_findings=true), the days without use that make an Active key unused (CIS 1.12).
+      - Needs last-use data (O(include_last_used=true)); without it the check is not made.
+    type: int
+    default: 45
+  findings_max_key_age_days:
+    description:
+      - With O(include_findings=true), the age in days beyond which an Active key should have been rotated (CIS 1.14).
+    type: int
+    default: 90
 notes:
   - API calls made, without filters changing them, are at most 2 + k for one user with k keys, and at most
     N + ceil(N/1000) + 5 for a whole account of N users (the keys of each user, the user list with its tags, and the
@@ -174,12 +196,87 @@ access_keys:
       type: int
       returned: when O(include_last_used=true)
       sample: 1
+    findings:
+      description: The compliance checks the key fails (none for an Inactive key).
+      type: list
+      elements: dict
+      returned: when O(include_findings=true)
+      contains:
+        finding:
+          description: V(unused_key), V(multiple_active_keys) or V(key_not_rotated).
+          type: str
+          sample: key_not_rotated
+        cis_control:
+          description: The CIS AWS Foundations Benchmark control, numbered as its version (the next field) numbers it.
+          type: str
+          sample: "1.14"
+        cis_version:
+          description: The CIS AWS Foundations Benchmark version that numbers the control.
+          type: str
+          sample: 3.0.0
+        security_hub_control:
+          description: The AWS Security Hub control id, null where there is none (CIS 1.13).
+          type: str
+          sample: IAM.3
+        title:
+          description: What the control asks.
+          type: str
+          sample: An active access key is older than allowed
+        detail:
+          description: Why this key fails it.
+          type: str
+          sample: 120 days old (threshold 90)
     in_secret_store:
       description:
         - Whether this is the key O(secret_store) holds as current, so an audit finds keys whose store is out of date.
       type: bool
       returned: when O(secret_store) is given
       sample: true
+root_account:
+  description:
+    - The root user's access keys, from the credential report's C(<root_account>) row, and its finding (CIS 1.4,
+      Security Hub IAM.4, when a root access key is active).
+    - Real IAM's report has this row; moto's (used in tests) does not, and then nothing is returned.
+  returned: for a whole-account report that used the credential report, when the report has the row
+  type: dict
+  contains:
+    arn:
+      description: The root user's ARN.
+      type: str
+      sample: arn:aws:iam::123456789012:root
+    mfa_active:
+      description: Whether the root user has an MFA device.
+      type: bool
+      sample: true
+    access_key_1_active:
+      description: Whether the root user's first access key is active.
+      type: bool
+      sample: false
+    access_key_1_last_rotated:
+      description: When it was created or last rotated, ISO 8601; null if none.
+      type: str
+      sample: null
+    access_key_1_last_used_date:
+      description: When it was last used, ISO 8601; null if never or none.
+      type: str
+      sample: null
+    access_key_2_active:
+      description: Whether the root user's second access key is active.
+      type: bool
+      sample: false
+    access_key_2_last_rotated:
+      description: When it was created or last rotated, ISO 8601; null if none.
+      type: str
+      sample: null
+    access_key_2_last_used_date:
+      description: When it was last used, ISO 8601; null if never or none.
+      type: str
+      sample: null
+    findings:
+      description: The root account's findings, shaped as RV(access_keys[].findings).
+      type: list
+      elements: dict
+      sample: []
 credential_report_generated_at:
   description:
     - When IAM generated the credential report the last-use fields come from, ISO 8601. IAM reuses a report for up to

@@ -86,6 +86,7 @@ def test_request_module_params_with_nulls() -> None:
         ("user_name", "id", "path_prefix", "status", "older_than_days", "unused_for_days"),
     )
     params.update(include_last_used=True, exact_last_used=False, max_workers=DEFAULT_MAX_WORKERS)
+    params.update(include_findings=False, findings_unused_days=45, findings_max_key_age_days=90)
     assert ReportRequest.from_params(params) == ReportRequest()
 
 
