@@ -112,3 +112,41 @@ requirements:
   - python >= 3.9
   - botocore >= 1.34.0
 """
+
+    # The same options for plugins (the aws_accounts inventory): set below, from DOCUMENTATION and ENVIRONMENT.
+    PLUGINS = ""
+
+
+# The same options for plugins (the aws_accounts inventory), which read environment variables through their
+# documentation: each option's env entries follow its type line. tests/unit/test_doc_fragments.py checks that
+# these names are the fallbacks of CONNECTION_ARGUMENT_SPEC.
+ENVIRONMENT = {
+    "access_key": ["AWS_ACCESS_KEY_ID"],
+    "secret_key": ["AWS_SECRET_ACCESS_KEY"],
+    "session_token": ["AWS_SESSION_TOKEN"],
+    "profile": ["AWS_PROFILE"],
+    "region": ["AWS_REGION", "AWS_DEFAULT_REGION"],
+    "endpoint_url": ["AWS_ENDPOINT_URL"],
+    "aws_ca_bundle": ["AWS_CA_BUNDLE"],
+    "assume_role_arn": ["AWS_ASSUME_ROLE_ARN"],
+    "assume_role_session_name": ["AWS_ASSUME_ROLE_SESSION_NAME"],
+    "assume_role_external_id": ["AWS_ASSUME_ROLE_EXTERNAL_ID"],
+    "assume_role_duration_seconds": ["AWS_ASSUME_ROLE_DURATION_SECONDS"],
+}
+
+
+def _with_environment(documentation: str, environment: dict[str, list[str]]) -> str:
+    """``documentation`` with an ``env`` list after the ``type`` line of each option that has environment variables."""
+    lines = []
+    option = None
+    for line in documentation.splitlines():
+        lines.append(line)
+        if line.startswith("  ") and not line.startswith("   ") and line.rstrip().endswith(":"):
+            option = line.strip()[:-1]
+        elif line.startswith("    type: ") and option in environment:
+            lines.append("    env:")
+            lines.extend(f"      - name: {name}" for name in environment[option])
+    return "\n".join(lines) + "\n"
+
+
+ModuleDocFragment.PLUGINS = _with_environment(ModuleDocFragment.DOCUMENTATION, ENVIRONMENT)
