@@ -20,7 +20,7 @@ import urllib.parse
 
 from ansible.module_utils.basic import env_fallback
 
-from ansible_collections.keyguard.aws.plugins.module_utils import _assume_role, _botocore_loader
+from ansible_collections.keyguard.aws.plugins.module_utils import _assume_role, _botocore_loader, _rate_limit
 from ansible_collections.keyguard.aws.plugins.module_utils._errors import AmbiguousRequestError, AwsError
 
 try:
@@ -262,12 +262,14 @@ def aws_client(
     config: dict[str, t.Any] | None = None,
     assume_role: dict[str, t.Any] | None = None,
     total_max_attempts: int = DEFAULT_TOTAL_MAX_ATTEMPTS,
+    max_calls_per_second: float | None = None,
 ) -> t.Any:
     """A botocore client for ``service`` ("iam", "sts", "secretsmanager", "ssm", "organizations") with the
     connection options (``connection_kwargs``), botocore's own retry mode and keyguard.aws's user agent.
 
     ``total_max_attempts`` applies unless aws_config, the profile or AWS_MAX_ATTEMPTS sets the attempts. With
     ``assume_role`` the client acts as that role, assumed with the other credentials (see ``_assume_role``).
+    ``max_calls_per_second`` caps the client's request rate (see ``_rate_limit``).
     """
     require_sdk()
     label = SERVICE_LABELS.get(service, service)
@@ -312,6 +314,8 @@ def aws_client(
         raise AwsError(f"could not create the {label} client: {exc}") from None
     except ValueError as exc:  # botocore rejects a malformed endpoint_url with a bare ValueError
         raise AwsError(f"could not create the {label} client: {exc}") from None
+    if max_calls_per_second:
+        client.meta.events.register(f"before-send.{service}", _rate_limit.RequestSpacer(max_calls_per_second).wait)
     for operation in NON_IDEMPOTENT_OPERATIONS.get(service, ()):
         # More specific events run first, so this hook sees each failure before the retry mode does.
         client.meta.events.register(f"needs-retry.{service}.{operation}", refuse_ambiguous_retry)

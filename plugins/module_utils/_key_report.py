@@ -67,6 +67,7 @@ class ReportRequest:
     include_last_used: bool = True
     exact_last_used: bool = False
     max_workers: int = DEFAULT_MAX_WORKERS
+    max_calls_per_second: float | None = None
     include_findings: bool = False
     findings_unused_days: int = DEFAULT_UNUSED_DAYS
     findings_max_key_age_days: int = DEFAULT_MAX_AGE_DAYS
@@ -92,6 +93,8 @@ class ReportRequest:
         for name in ("findings_unused_days", "findings_max_key_age_days"):
             if getattr(self, name) < 1:
                 raise AwsError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.max_calls_per_second is not None and self.max_calls_per_second <= 0:
+            raise AwsError(f"max_calls_per_second must be greater than 0, got {self.max_calls_per_second}")
         if not 1 <= self.max_workers <= MAX_WORKERS_LIMIT:
             raise AwsError(f"max_workers must be between 1 and {MAX_WORKERS_LIMIT}, got {self.max_workers}")
 

@@ -42,6 +42,7 @@ ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
     "include_last_used": {"type": "bool", "default": True},
     "exact_last_used": {"type": "bool", "default": False},
     "max_workers": {"type": "int", "default": DEFAULT_MAX_WORKERS},
+    "max_calls_per_second": {"type": "float"},
     "include_findings": {"type": "bool", "default": False},
     "findings_unused_days": {"type": "int", "default": DEFAULT_UNUSED_DAYS},
     "findings_max_key_age_days": {"type": "int", "default": DEFAULT_MAX_AGE_DAYS, "no_log": False},
@@ -69,7 +70,12 @@ def run(
     request = ReportRequest.from_params(params)
     store = open_store(StoreSpec.from_option(params.get("secret_store")), connection_kwargs(params), client_factory)
     # Whole-account reports make many calls in parallel: more attempts, so throttling slows them down, not fails them.
-    iam = client_factory("iam", **connection_kwargs(params), total_max_attempts=REPORT_TOTAL_MAX_ATTEMPTS)
+    iam = client_factory(
+        "iam",
+        **connection_kwargs(params),
+        total_max_attempts=REPORT_TOTAL_MAX_ATTEMPTS,
+        max_calls_per_second=request.max_calls_per_second,
+    )
     if request.access_key_id is not None:
         collected = collect_for_key(iam, request)
     elif request.user_name is not None:

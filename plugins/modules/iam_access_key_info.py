@@ -72,6 +72,12 @@ options:
         botocore's C(adaptive) retry mode (set in O(aws_config)) also slows the client's own request rate.
     type: int
     default: 8
+  max_calls_per_second:
+    description:
+      - Cap the report's own request rate (retries included) at this many IAM requests a second, across its
+        O(max_workers) threads, for accounts whose IAM rate limit other tools share. Not capped when not set.
+      - Unlike botocore's C(adaptive) retry mode, which slows down once throttled, this never goes over the rate.
+    type: float
   include_findings:
     description:
       - Add RV(access_keys[].findings) to each key, the compliance checks it fails, each labelled with its

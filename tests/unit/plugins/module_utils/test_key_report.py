@@ -87,6 +87,7 @@ def test_request_module_params_with_nulls() -> None:
     )
     params.update(include_last_used=True, exact_last_used=False, max_workers=DEFAULT_MAX_WORKERS)
     params.update(include_findings=False, findings_unused_days=45, findings_max_key_age_days=90)
+    params.update(max_calls_per_second=None)
     assert ReportRequest.from_params(params) == ReportRequest()
 
 
@@ -174,6 +175,7 @@ def test_request_accepts(params: dict[str, t.Any], expected: dict[str, t.Any]) -
         pytest.param({"max_workers": 0}, "max_workers must be between 1 and 64, got 0", id="workers-0"),
         pytest.param({"max_workers": 65}, "max_workers must be between 1 and 64, got 65", id="workers-65"),
         pytest.param({"max_workers": -1}, "max_workers must be between 1 and 64, got -1", id="workers-negative"),
+        pytest.param({"max_calls_per_second": 0}, "max_calls_per_second must be greater than 0, got 0", id="rate-0"),
     ],
 )
 def test_request_rejects(params: dict[str, t.Any], message: str) -> None:
