@@ -72,7 +72,8 @@ def test_the_assumed_credentials_refresh_through_botocore(
     assert kwargs["assume_role"] == {"RoleArn": ROLE, "RoleSessionName": "keyguard-aws", "DurationSeconds": 900}
     assert _assume_role._ASSUMED == {}  # options are plain data: nothing is assumed until a client is built
     ensure_access_keys({"user_name": "deploy", "assume_role_arn": ROLE, "assume_role_duration_seconds": 900})
-    (credentials,) = _assume_role._ASSUMED.values()
+    assert len(_assume_role._ASSUMED) == 1
+    credentials = next(iter(_assume_role._ASSUMED.values()))
     assert isinstance(credentials, botocore.credentials.RefreshableCredentials)
     assert credentials.method == "assume-role"
 
