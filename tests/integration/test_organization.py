@@ -686,3 +686,39 @@ def test_audit_fail_on_findings_fails_each_account_with_findings_once_the_report
     report = json.loads((report_dir / "report.json").read_text(encoding="utf-8"))
     assert sorted(account["account_name"] for account in report["accounts"]) == chosen
     assert report["totals"]["findings"] == len(expected)
+
+
+# ---------------------------------------------------------------------------------------------
+# rotation across the organization
+# ---------------------------------------------------------------------------------------------
+
+
+def test_rotation_playbook_runs_in_each_account_as_its_role(run_playbook, organization, proxy, tmp_path):
+    """rotate_access_keys.yml on two accounts of the inventory: each account's user gets a key in that account, its
+    secret in that account's Secrets Manager; the management account is left alone."""
+    chosen = list(ACCOUNTS)[:2]
+    for name in chosen:
+        organization.iam(name).create_user(UserName="rotator")
+    inventory = write_inventory(tmp_path / "inventory", "two", {"include_accounts": chosen})
+    result = run_playbook(
+        [{"import_playbook": str(REPO_ROOT / "playbooks" / "rotate_access_keys.yml")}],
+        extra_vars={"rotation_hosts": "aws_accounts", "rotation_users": [{"user_name": "rotator"}]},
+        extra_args=["-i", str(inventory), "--forks", "2"],
+    )
+    assert result.rc == 0, result.summary()
+    for name in chosen:
+        (key,) = organization.iam(name).list_access_keys(UserName="rotator")["AccessKeyMetadata"]
+        sts = client("sts", organization.moto_url)
+        credentials = sts.assume_role(RoleArn=organization.role_arn(name), RoleSessionName="read-back")["Credentials"]
+        secrets = client(
+            "secretsmanager",
+            organization.moto_url,
+            credentials["AccessKeyId"],
+            credentials["SecretAccessKey"],
+            session_token=credentials["SessionToken"],
+        )
+        document = json.loads(secrets.get_secret_value(SecretId="iam-keys/rotator")["SecretString"])
+        assert document["AccessKeyId"] == key["AccessKeyId"]
+        assert document["SecretAccessKey"] not in result.stdout + result.stderr
+    management = client("secretsmanager", organization.moto_url)
+    assert management.list_secrets()["SecretList"] == []
