@@ -40,6 +40,7 @@ DEFAULT_SIZES = (400, 1600)
 DEFAULT_WORKERS = (8, 16, 32)
 MODULE = "keyguard.aws.iam_access_key_info"
 POOL_CONNECTIONS = 10  # botocore's default max_pool_connections
+CASE_NAMES = ("reference", "latency", "bucket")
 NOTES = [
     "Each run is a fresh `ansible-playbook` (or `python`, for the floor) process on localhost against moto_server "
     "on 127.0.0.1 behind tests/tools/iam_proxy.py, as in benchmarks/RESULTS.md; every variant, ours included, runs "
@@ -56,6 +57,10 @@ NOTES = [
     "API calls: requests the proxy answered (the run with the most). retries: requests beyond the SDK's own "
     "calls (the attempts of one botocore call share an `amz-sdk-invocation-id`). throttled: requests answered "
     "`Throttling`. The (b) limit is the SDK's own calls / rate.",
+    "(0), the reference: the variants of (a) with nothing added, just before (a) at each size. On a 2-CPU "
+    "machine that runs the playbook, moto and the proxy, the report is partly CPU-bound even at 0 ms; *added s* "
+    "(task s in (a) minus task s in (0)) is what the latency itself cost, and is set against the same limit "
+    "(informative, `info`).",
     "task CPU s: user + system CPU of the playbook's process tree minus the baseline play's; moto's and the "
     "proxy's CPU (the same 2 CPUs) are not in it.",
     "keyguard.aws runs in-process (the default for a local connection). `max_pool_connections` (botocore's "
@@ -72,7 +77,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
     parser.add_argument("--ansible-venv", type=Path, default=Path(sys.prefix), help="venv running the playbooks")
     parser.add_argument("--sizes", default=os.environ.get("BENCH_SIZES", ",".join(map(str, DEFAULT_SIZES))))
-    parser.add_argument("--cases", default="latency,bucket", help="latency, bucket or both (default: both)")
+    parser.add_argument(
+        "--cases",
+        default="reference,latency,bucket",
+        help="reference (the (a) variants with nothing added), latency, bucket (default: all three)",
+    )
     parser.add_argument("--latency", type=float, default=0.05, help="seconds added to each call in (a)")
     parser.add_argument("--workers", default=",".join(map(str, DEFAULT_WORKERS)), help="max_workers values in (a)")
     parser.add_argument(
@@ -109,8 +118,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.workers = numbers(args.workers)
     args.cases = [name.strip() for name in args.cases.split(",") if name.strip()]
     args.retry_modes = [mode.strip() for mode in args.retry_modes.split(",") if mode.strip()]
-    if set(args.cases) - {"latency", "bucket"} or not args.cases:
-        parser.error("--cases takes latency, bucket or both")
+    if set(args.cases) - set(CASE_NAMES) or not args.cases:
+        parser.error(f"--cases takes {', '.join(CASE_NAMES)}")
+    args.cases = [name for name in CASE_NAMES if name in args.cases]  # the reference first
     if (
         not args.sizes
         or min(args.sizes) < 1
@@ -313,6 +323,7 @@ def main(argv: list[str] | None = None) -> int:
     proxy = iam_proxy.IamProxy(moto.url)
     proxy.start()
     cases = {
+        "reference": Case("reference"),
         "latency": Case("latency", latency=args.latency),
         "bucket": Case("bucket", rate=args.rate, burst=args.burst),
     }
@@ -334,8 +345,8 @@ def main(argv: list[str] | None = None) -> int:
             loop_users = ctx.account_users[: args.their_loop_users]
             for name in args.cases:
                 case = cases[name]
-                if name == "latency":
-                    variants = latency_variants(args, users, compare)
+                if name != "bucket":
+                    variants = latency_variants(args, users, compare and name == "latency")
                 else:
                     variants = bucket_variants(args, users, compare, cap)
                 scenario = scenario_for(case, users, variants, loop_users)

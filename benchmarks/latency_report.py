@@ -9,6 +9,9 @@ report under real IAM's latency and rate limit, next to the two limits of issue 
 - bucket case: a token bucket of ``rate`` calls a second; a report of C calls cannot take less than
   C / rate (C: the report's own calls, each retry of one call not counted again). Target: 1.5x, and
   no failed report.
+- reference case: the latency case's variants with nothing added, so that what the latency adds
+  (task s - task s at 0 ms) can be set against the limit too, apart from the CPU-bound work of the
+  client and of moto on the same CPUs.
 
 The measured time of a playbook variant is its task cost (median wall time minus the baseline play's);
 the floor script's is its whole wall time; amazon.aws's loop over the first M users is extrapolated to N.
@@ -30,7 +33,7 @@ RATE_FACTOR = 1.5
 class Case:
     """What the proxy does to every call during a case: added latency, or a token bucket."""
 
-    name: str  # "latency" or "bucket"
+    name: str  # "latency", "bucket" or "reference"
     latency: float = 0.0
     rate: float | None = None
     burst: int | None = None
@@ -39,6 +42,8 @@ class Case:
     def title(self) -> str:
         if self.name == "latency":
             return f"(a) {self.latency * 1000:g} ms added to every call"
+        if self.name == "reference":
+            return "(0) nothing added (reference for (a))"
         return f"(b) token bucket of {self.rate:g} calls/s, burst {self.burst}"
 
     @property
@@ -91,6 +96,18 @@ class Row:
     limit: float | None = None
     floor_ratio: float | None = None  # this wall / the floor's wall
     theirs_ratio: float | None = None  # this wall / amazon.aws's (estimated) wall
+    reference: float | None = None  # the same variant's task s with nothing added (latency case)
+
+    @property
+    def added(self) -> float | None:
+        """What the latency added to the task: task s minus the reference's."""
+        if self.measured is None or self.reference is None:
+            return None
+        return self.measured - self.reference
+
+    @property
+    def added_ratio(self) -> float | None:
+        return ratio(self.added, self.limit)
 
     @property
     def retries(self) -> int:
@@ -106,7 +123,7 @@ class Row:
 
     @property
     def passed(self) -> bool | None:
-        if not self.is_ours:
+        if not self.is_ours or self.case.name == "reference":
             return None
         if self.failures or self.limit_ratio is None:
             return False
@@ -117,9 +134,19 @@ def _run_with_most_calls(summary: Summary) -> Any:
     return max(summary.runs, key=lambda run: run.total_calls)
 
 
+def attach_references(rows: list[Row]) -> None:
+    """Give each latency-case row the task time of the same variant and size in the reference case."""
+    reference = {(row.users, row.variant.key): row.measured for row in rows if row.case.name == "reference"}
+    for row in rows:
+        if row.case.name == "latency":
+            row.reference = reference.get((row.users, row.variant.key))
+
+
 def row_limit(case: Case, users: int, variant: Variant, logical_calls: int) -> float | None:
     """The case's limit for this variant: N x latency / max_workers (ours; one call after another, calls x
     latency, for the floor and amazon.aws's loop), or calls / rate (anyone)."""
+    if case.name == "reference":
+        return None
     if case.name == "latency":
         workers = getattr(variant, "max_workers", None)
         if workers:
@@ -188,7 +215,7 @@ def limit_formula(row: Row) -> str:
 def targets(rows: list[Row]) -> list[Target]:
     found = []
     for row in rows:
-        if not row.is_ours:
+        if not row.is_ours or row.case.name == "reference":
             continue
         name = f"{row.case.title}, N = {row.users}: {row.variant.label}"
         limit = f"<= {row.case.factor:g}x {limit_formula(row)} s" + (", no failed report" if row.case.rate else "")
@@ -200,11 +227,23 @@ def targets(rows: list[Row]) -> list[Target]:
             f"{row.retries} retries, {row.throttled} throttled; task CPU {seconds(row.cpu)} s"
         )
         found.append(Target(name, limit, times(row.limit_ratio), row.passed, detail))
+        if row.added_ratio is not None:
+            found.append(
+                Target(
+                    f"{name}, what the latency adds",
+                    f"<= {row.case.factor:g}x the same limit",
+                    times(row.added_ratio),
+                    row.added_ratio <= row.case.factor,
+                    f"task {seconds(row.measured)} s - {seconds(row.reference)} s at 0 ms = {seconds(row.added)} s",
+                    informative=True,
+                )
+            )
     return found
 
 
 def recommend_workers(rows: list[Row]) -> str | None:
-    """The smallest max_workers meeting the latency target at every size, and what it costs in CPU."""
+    """Which max_workers values meet the latency target at every size, which is fastest at the largest size,
+    and what each costs in CPU there (the variants with botocore's default connection pool)."""
     candidates: dict[int, list[Row]] = {}
     for row in rows:
         workers = getattr(row.variant, "max_workers", None)
@@ -214,28 +253,36 @@ def recommend_workers(rows: list[Row]) -> str | None:
         return None
     passing = sorted(workers for workers, group in candidates.items() if all(row.passed for row in group))
     biggest = max(row.users for group in candidates.values() for row in group)
+    at_biggest = {
+        workers: row for workers, group in candidates.items() for row in group if row.users == biggest and row.measured
+    }
     costs = ", ".join(
         f"{workers}: {seconds(row.measured)} s task, {seconds(row.cpu)} s CPU"
-        for workers in sorted(candidates)
-        for row in candidates[workers]
-        if row.users == biggest
+        for workers, row in sorted(at_biggest.items())
     )
-    at = f"At N = {biggest} (max_workers: task, task CPU) {costs}."
-    if not passing:
-        return f"No max_workers value measured meets the latency target at every size. {at}"
-    return f"The smallest max_workers meeting the latency target at every size is {passing[0]}. {at}"
+    sentence = (
+        f"Values of max_workers meeting the latency target at every size: {', '.join(map(str, passing))}."
+        if passing
+        else "No max_workers value measured meets the latency target at every size."
+    )
+    fastest = min(at_biggest, key=lambda workers: at_biggest[workers].measured) if at_biggest else None
+    if fastest is not None:
+        sentence += f" Fastest at N = {biggest}: {fastest}."
+    return f"{sentence} At N = {biggest} (max_workers: task, task CPU) {costs}."
 
 
 def reading(rows: list[Row]) -> list[str]:
     lines = []
     for row in rows:
-        if not row.is_ours or row.measured is None:
+        if not row.is_ours or row.measured is None or row.case.name == "reference":
             continue
         sentence = (
             f"{row.case.title}, N = {row.users}, {row.variant.label}: task {row.measured:.2f} s against a limit "
             f"of {seconds(row.limit)} s ({times(row.limit_ratio)}), {row.calls} calls, {row.retries} retries, "
             f"{row.throttled} throttled"
         )
+        if row.added is not None:
+            sentence += f"; the latency added {row.added:.2f} s to the {seconds(row.reference)} s it takes at 0 ms"
         if row.floor_ratio is not None:
             sentence += f"; {times(row.floor_ratio)} the floor's wall time"
         if row.theirs_ratio is not None:
@@ -268,10 +315,14 @@ def case_table(rows: list[Row]) -> str:
         "ours / floor",
         "ours / amazon.aws",
     ]
+    with_reference = any(row.reference is not None for row in rows)
+    if with_reference:
+        header[10:10] = ["task s at 0 ms", "added s", "added / limit"]
     body = []
     for row in rows:
         if row.measured is None and row.wall is None:
-            body.append([str(row.users), row.variant.label, "0", "FAILED", (row.failure or "")[:80], *[""] * 8])
+            failed = [str(row.users), row.variant.label, "0", "FAILED", (row.failure or "")[:80]]
+            body.append(failed + [""] * (len(header) - len(failed)))
             continue
         runs = str(row.runs) + (f" (+{row.failures} failed)" if row.failures else "")
         wall = seconds(row.wall)
@@ -292,6 +343,7 @@ def case_table(rows: list[Row]) -> str:
                 str(row.retries),
                 str(row.throttled),
                 seconds(row.limit),
+                *([seconds(row.reference), seconds(row.added), times(row.added_ratio)] if with_reference else []),
                 times(row.limit_ratio),
                 times(row.floor_ratio),
                 times(row.theirs_ratio),
@@ -301,6 +353,7 @@ def case_table(rows: list[Row]) -> str:
 
 
 def render(rows: list[Row], meta: dict[str, str], notes: list[str], caveats: list[str] = (), title: str = "") -> str:
+    attach_references(rows)
     found = targets(rows)
     parts = [f"# {title or 'keyguard.aws under real IAM latency and rate limits'}", ""]
     parts += [f"- {name}: {value}" for name, value in meta.items()]

@@ -209,13 +209,40 @@ def test_latency_rows_limits_ratios_and_recommendation(latency_report: ModuleTyp
     assert floor.passed is None and floor.limit == pytest.approx(4801 * 0.05)  # one call after another
     assert theirs.limit == pytest.approx(1600 * 0.05)  # its 40 calls, extrapolated to 1600 users
     assert [target.verdict for target in lr.targets(list(rows.values()))] == ["PASS", "PASS"]
-    assert lr.recommend_workers(list(rows.values())).startswith(
-        "The smallest max_workers meeting the latency target at every size is 8."
+    assert lr.recommend_workers(list(rows.values())) == (
+        "Values of max_workers meeting the latency target at every size: 8, 16. Fastest at N = 1600: 16. "
+        "At N = 1600 (max_workers: task, task CPU) 8: 11.50 s task, 5.75 s CPU, 16: 6.50 s task, 3.25 s CPU."
     )
 
-    result.summaries["in-process-w8"].runs[0].wall = 30.0  # w8 now misses at this size: 16 is the smallest
+    result.summaries["in-process-w8"].runs[0].wall = 30.0  # w8 now misses at this size
     rows = lr.build_rows(case, summarise_again(result))
-    assert "is 16." in lr.recommend_workers(rows)
+    assert lr.recommend_workers(rows).startswith("Values of max_workers meeting the latency target at every size: 16.")
+
+
+def test_latency_rows_set_against_the_reference(latency_report: ModuleType) -> None:
+    scenarios = sys.modules["scenarios"]
+    lr = latency_report
+    variants = {
+        "debug": scenarios.Variant("debug", "baseline"),
+        "in-process-w32": lr.BenchVariant("in-process-w32", "w32", max_workers=32),
+    }
+    runs = {"debug": [(1.0, 0, 0, 0)]}
+    reference = lr.build_rows(
+        lr.Case("reference"), latency_result(lr, 400, variants, {**runs, "in-process-w32": [(3.0, 403, 403, 0)]})
+    )
+    latency = lr.build_rows(
+        lr.Case("latency", latency=0.05),
+        latency_result(lr, 400, variants, {**runs, "in-process-w32": [(3.5, 403, 403, 0)]}),
+    )
+    assert reference[0].limit is None and reference[0].passed is None
+    lr.attach_references(reference + latency)
+    row = latency[0]
+    assert (row.measured, row.reference, row.added) == (2.5, 2.0, pytest.approx(0.5))
+    assert row.limit == pytest.approx(0.625) and row.passed is False  # 4x the limit
+    assert row.added_ratio == pytest.approx(0.8)
+    found = lr.targets(reference + latency)
+    assert [(target.verdict, target.passed) for target in found] == [("FAIL", False), ("info", True)]
+    assert "No max_workers value measured" in lr.recommend_workers(latency)
 
 
 def test_bucket_rows_count_retries_and_fail_a_failed_report(latency_report: ModuleType) -> None:
