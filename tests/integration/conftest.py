@@ -33,6 +33,11 @@ import botocore.config
 import pytest
 import yaml
 
+try:
+    from _pytest.nodeid import coerce_node_id  # pytest >= 9
+except ImportError:  # pragma: no cover
+    coerce_node_id = None
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TOOLS_DIR = REPO_ROOT / "tests" / "tools"
 ANSIBLE_BIN_DIR = Path(sys.executable).parent
@@ -68,6 +73,29 @@ moto_control = _load_tool("moto_control")
 MotoServer = moto_control.MotoServer
 start_moto_server = moto_control.start_moto_server
 stop_process = moto_control.stop_process
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Make ``--dist loadgroup`` keep an ``xdist_group`` on one worker again.
+
+    pytest-xdist 3.8 marks a grouped test by appending ``@<group>`` to ``item._nodeid``, which pytest 9 no longer
+    reads (the node id lives in ``item._id``): every group was spread over the workers, and each worker ran the group's
+    module fixture (test_bad_input's three playbooks ran on both). This does what xdist means through the attribute
+    pytest reads; where xdist's own suffix took effect, it leaves the node id alone.
+    """
+    if not getattr(config.option, "loadgroup", False):  # set in xdist workers run with --dist loadgroup
+        return
+    for item in items:
+        marks = item.iter_markers("xdist_group")
+        names = sorted({str(mark.args[0] if mark.args else mark.kwargs.get("name", "default")) for mark in marks})
+        if not names or item.nodeid.rfind("@") > item.nodeid.rfind("]"):
+            continue
+        grouped = f"{item.nodeid}@{'_'.join(names)}"
+        if hasattr(item, "_id"):  # pytest >= 9
+            item._id = coerce_node_id(grouped)
+        else:
+            item._nodeid = grouped
 
 
 @pytest.fixture(scope="session")
