@@ -4,24 +4,20 @@
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import sys
 from pathlib import Path
 
-
-def _load_ansible_env():
-    """tests/tools/ansible_env.py (tests/ is not a package), under the name the other loaders use."""
-    if "ansible_env" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("ansible_env", Path(__file__).parent / "tools" / "ansible_env.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["ansible_env"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["ansible_env"]
-
+# tests/tools/*.py are top-level modules (tests/ is not a package): with the folder on sys.path the tests import them
+# by name (`import moto_control`, `from aws_clients import iam_client`). The benchmarks put the same folder on their
+# path (benchmarks/harness.py), so both load the one copy of each tool.
+TOOLS_DIR = str(Path(__file__).resolve().parent / "tools")
+if TOOLS_DIR not in sys.path:
+    sys.path.insert(0, TOOLS_DIR)
 
 # Make `import ansible_collections.keyguard.aws...` resolve to this checkout: the collection must sit at
 # <root>/ansible_collections/keyguard/aws, and a symlink to the checkout is enough for imports.
-ansible_env = _load_ansible_env()
+ansible_env = importlib.import_module("ansible_env")
 ansible_env.ensure_collection_link()
 COLLECTIONS_ROOT = str(ansible_env.COLLECTIONS_ROOT)
 if COLLECTIONS_ROOT in sys.path:

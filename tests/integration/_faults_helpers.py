@@ -5,17 +5,15 @@
 from __future__ import annotations
 
 import collections
-import importlib.util
 import json
 import random
-import sys
 import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import Any
 
+import iam_proxy  # tests/tools (see tests/conftest.py)
 from helpers import Checkpoints, read_user
 
 # Helpers for the robustness tests (test_faults, test_concurrency, test_bad_input, test_secrets):
@@ -25,7 +23,6 @@ from helpers import Checkpoints, read_user
 # - moto_keys / assert_no_unknown_keys: every key IAM holds is one that existed before or whose secret a task
 #   returned, and every returned secret is the one moto holds.
 
-TOOLS_DIR = Path(__file__).resolve().parents[1] / "tools"
 MODULE = "keyguard.aws.iam_access_key"
 INFO_MODULE = "keyguard.aws.iam_access_key_info"
 IN_PROCESS_ENV = "KEYGUARD_AWS_IN_PROCESS"
@@ -34,18 +31,7 @@ IN_PROCESS_ENV = "KEYGUARD_AWS_IN_PROCESS"
 PATHS = {"in-process": {}, "module": {IN_PROCESS_ENV: "0"}}
 
 
-def load_tool(name: str):
-    """tests/tools/<name>.py as a module (the one conftest loaded, when it did)."""
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, TOOLS_DIR / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-Fault = load_tool("iam_proxy").Fault
+Fault = iam_proxy.Fault
 
 
 class SeededFaults:

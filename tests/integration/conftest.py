@@ -12,13 +12,14 @@ Fixtures (see each docstring):
 - ``proxy_iam`` (function): boto3 IAM client through the proxy (recorded, faultable, no retries).
 - ``iam_client_factory``: ``make_iam_client(endpoint_url, access_key, secret_key, **botocore_config)``.
 - ``run_playbook`` (function): run tasks with the real ``ansible-playbook`` against the proxy.
+- ``new_playbook_runner`` (session): ``new_playbook_runner(endpoint_url)`` makes a runner for a module fixture.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime
-import importlib.util
+import importlib
 import json
 import os
 import subprocess
@@ -28,8 +29,6 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-import boto3
-import botocore.config
 import pytest
 import yaml
 
@@ -38,8 +37,17 @@ try:
 except ImportError:  # pragma: no cover
     coerce_node_id = None
 
+# tests/tools/*.py are top-level modules; tests/conftest.py puts the folder on sys.path, and so does this file, for a
+# pytest run started inside tests/integration (whose rootdir is then below tests/conftest.py).
+TOOLS_DIR = str(Path(__file__).resolve().parents[1] / "tools")
+if TOOLS_DIR not in sys.path:
+    sys.path.insert(0, TOOLS_DIR)
+ansible_env = importlib.import_module("ansible_env")
+aws_clients = importlib.import_module("aws_clients")
+iam_proxy = importlib.import_module("iam_proxy")
+moto_control = importlib.import_module("moto_control")
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
-TOOLS_DIR = REPO_ROOT / "tests" / "tools"
 ANSIBLE_BIN_DIR = Path(sys.executable).parent
 ACTION_GROUP = "group/keyguard.aws.aws"
 PLAYBOOK_TIMEOUT = 300.0
@@ -48,28 +56,12 @@ UTC = datetime.timezone.utc
 # local tasks) or "module" (a separate Python process per task, as on a remote host). `make integration`
 # runs the suite both ways.
 EXECUTION_PATH = os.environ.get("KEYGUARD_TEST_EXECUTION", "in_process")
-
-
-def _load_tool(name: str):
-    """Import tests/tools/<name>.py (tests/ is not a package)."""
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, TOOLS_DIR / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
-
-
-ansible_env = _load_tool("ansible_env")
 COLLECTIONS_ROOT = ansible_env.COLLECTIONS_ROOT
 AWS_REGION = ansible_env.REGION
 DUMMY_ACCESS_KEY = ansible_env.DUMMY_ACCESS_KEY
 DUMMY_SECRET_KEY = ansible_env.DUMMY_SECRET_KEY
 ensure_collection_link = ansible_env.ensure_collection_link
-iam_proxy = _load_tool("iam_proxy")
 IamProxy = iam_proxy.IamProxy
-moto_control = _load_tool("moto_control")
 MotoServer = moto_control.MotoServer
 start_moto_server = moto_control.start_moto_server
 stop_process = moto_control.stop_process
@@ -136,15 +128,12 @@ def proxy(moto: MotoServer) -> Iterator[Any]:
 def make_iam_client(
     endpoint_url: str, access_key: str = DUMMY_ACCESS_KEY, secret_key: str = DUMMY_SECRET_KEY, **config: Any
 ):
-    """A boto3 IAM client for ``endpoint_url`` (us-east-1, dummy credentials unless given).
+    """A boto3 IAM client for ``endpoint_url`` (us-east-1, dummy credentials unless given): tests/tools/aws_clients.py.
 
     ``config`` goes to ``botocore.config.Config``, e.g. ``retries={"mode": "standard", "total_max_attempts": 5}``
     (botocore's ``max_attempts`` there counts retries, not attempts).
     """
-    session = boto3.session.Session(
-        aws_access_key_id=access_key, aws_secret_access_key=secret_key, region_name=AWS_REGION
-    )
-    return session.client("iam", endpoint_url=endpoint_url, config=botocore.config.Config(**config))
+    return aws_clients.iam_client(endpoint_url, access_key, secret_key, **config)
 
 
 @pytest.fixture
@@ -377,3 +366,14 @@ class PlaybookRunner:
 def run_playbook(tmp_path: Path, proxy) -> PlaybookRunner:
     """Callable running ``ansible-playbook``; AWS calls go through ``proxy`` to a reset moto."""
     return PlaybookRunner(tmp_path, proxy.url)
+
+
+@pytest.fixture(scope="session")
+def new_playbook_runner(tmp_path_factory: pytest.TempPathFactory):
+    """``new_playbook_runner(endpoint_url)``: a fresh :class:`PlaybookRunner` for a fixture wider than one test
+    (a module fixture that runs many cases in one playbook, with a proxy of its own)."""
+
+    def make(endpoint_url: str) -> PlaybookRunner:
+        return PlaybookRunner(tmp_path_factory.mktemp("playbooks"), endpoint_url)
+
+    return make

@@ -26,8 +26,7 @@ import urllib.request
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-import boto3
-import botocore.config
+import aws_clients  # tests/tools (see tests/conftest.py)
 import botocore.exceptions
 
 WRITE_ACTIONS = frozenset({"CreateAccessKey", "UpdateAccessKey", "DeleteAccessKey", "TagUser", "UntagUser"})
@@ -36,9 +35,9 @@ REGION = "us-east-1"
 
 def iam_client(endpoint_url: str, access_key: str = "testing", secret_key: str = "testing"):
     """A boto3 IAM client without retries (a failure is the answer we want to see)."""
-    session = boto3.session.Session(aws_access_key_id=access_key, aws_secret_access_key=secret_key, region_name=REGION)
-    config = botocore.config.Config(retries={"mode": "standard", "total_max_attempts": 1})
-    return session.client("iam", endpoint_url=endpoint_url, config=config)
+    return aws_clients.iam_client(
+        endpoint_url, access_key, secret_key, retries={"mode": "standard", "total_max_attempts": 1}
+    )
 
 
 # --------------------------------------------------------------------------------------------

@@ -10,8 +10,9 @@ import re
 from pathlib import Path
 from typing import Any
 
+import iam_proxy  # tests/tools (see tests/conftest.py)
 import pytest
-from _faults_helpers import INFO_MODULE, MODULE, PATHS, WRITE_ACTIONS, load_tool, moto_keys
+from _faults_helpers import INFO_MODULE, MODULE, PATHS, WRITE_ACTIONS, moto_keys
 from helpers import read_iam
 
 # Bad input (issue 5), table-driven over every option of both modules, through the real ansible-playbook on both
@@ -276,7 +277,7 @@ def runs(request, moto_server, tmp_path_factory) -> Runs:
     iam.create_user(UserName=BOB)
     bob_key = iam.create_access_key(UserName=BOB)["AccessKey"]["AccessKeyId"]
     before = read_iam(iam, [ALICE, BOB])
-    proxies = [load_tool("iam_proxy").IamProxy(moto_server.url).start() for _chunk in CHUNKS]
+    proxies = [iam_proxy.IamProxy(moto_server.url).start() for _chunk in CHUNKS]
     runners = [playbook_runner(tmp_path_factory.mktemp("bad-input"), proxy.url) for proxy in proxies]
     rules = [CallsByTask(runner.tmp_path / "playbook-1" / "results.jsonl") for runner in runners]  # first runs
 
