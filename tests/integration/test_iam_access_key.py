@@ -4,11 +4,15 @@
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
 import dataclasses
 import json
 from typing import Any
 
+import aws_clients
 import botocore.exceptions
+import iam_proxy
 import pytest
 from helpers import WRITE_ACTIONS, Checkpoints, UserState, allow, closed_port, iam_client, moto_auth
 
@@ -99,23 +103,60 @@ def assert_failed(result, checkpoints: Checkpoints, name: str, message: str | No
     return msg
 
 
-def assert_secret_works(moto, iam, user_name: str, key_id: str, secret: str) -> None:
-    """``secret`` is the real secret of ``key_id``: with moto checking signatures, a request signed with it is
-    accepted (and IAM records the key's use) while one signed with a slightly different secret is refused."""
-    assert "LastUsedDate" not in iam.get_access_key_last_used(AccessKeyId=key_id)["AccessKeyLastUsed"]
-    iam.put_user_policy(UserName=user_name, PolicyName="list-keys", PolicyDocument=allow("iam:ListAccessKeys"))
-    wrong = secret[:-1] + ("A" if secret[-1] != "A" else "B")
+@dataclasses.dataclass(frozen=True)
+class SecretProbe:
+    """What IAM answered about a key and its secret (see ``probe_secrets``)."""
+
+    used_before: dict[str, Any]  # AccessKeyLastUsed before the signed requests
+    listed: list[str]  # the key ids a ListAccessKeys request signed with the secret returned
+    listed_error: str | None  # that request's error code, when it was refused
+    refused: str | None  # the error code of the request signed with a slightly different secret (None: accepted)
+    used_after: dict[str, Any]  # GetAccessKeyLastUsed after the requests
+
+
+def probe_secrets(moto, iam, keys: list[tuple[str, str, str]]) -> dict[str, SecretProbe]:
+    """For each (user_name, key_id, secret): while moto checks signatures, a ListAccessKeys request signed with the
+    secret and one signed with a slightly different secret; IAM's record of the key's last use before and after.
+    One moto_auth block for all the keys; each user gets a policy allowing iam:ListAccessKeys for the while."""
+    used_before = {
+        key_id: iam.get_access_key_last_used(AccessKeyId=key_id)["AccessKeyLastUsed"] for _, key_id, _ in keys
+    }
+    for user_name, _key_id, _secret in keys:
+        iam.put_user_policy(UserName=user_name, PolicyName="list-keys", PolicyDocument=allow("iam:ListAccessKeys"))
+    answers: dict[str, tuple[list[str], str | None, str | None]] = {}
     with moto_auth(moto.url):
-        listed = iam_client(moto.url, key_id, secret).list_access_keys(UserName=user_name)["AccessKeyMetadata"]
-        with pytest.raises(botocore.exceptions.ClientError) as refused:
-            iam_client(moto.url, key_id, wrong).list_access_keys(UserName=user_name)
-    assert key_id in [item["AccessKeyId"] for item in listed]
-    assert refused.value.response["Error"]["Code"] == "SignatureDoesNotMatch"
-    used = iam.get_access_key_last_used(AccessKeyId=key_id)
-    assert used["UserName"] == user_name
-    assert used["AccessKeyLastUsed"]["ServiceName"] == "iam"
-    assert used["AccessKeyLastUsed"]["LastUsedDate"]
-    iam.delete_user_policy(UserName=user_name, PolicyName="list-keys")
+        for user_name, key_id, secret in keys:
+            listed, listed_error, refused = [], None, None
+            try:
+                metadata = iam_client(moto.url, key_id, secret).list_access_keys(UserName=user_name)
+                listed = [item["AccessKeyId"] for item in metadata["AccessKeyMetadata"]]
+            except botocore.exceptions.ClientError as exc:
+                listed_error = exc.response["Error"]["Code"]
+            wrong = secret[:-1] + ("A" if secret[-1] != "A" else "B")
+            try:
+                iam_client(moto.url, key_id, wrong).list_access_keys(UserName=user_name)
+            except botocore.exceptions.ClientError as exc:
+                refused = exc.response["Error"]["Code"]
+            answers[key_id] = (listed, listed_error, refused)
+    probes = {}
+    for user_name, key_id, _secret in keys:
+        used_after = iam.get_access_key_last_used(AccessKeyId=key_id)
+        iam.delete_user_policy(UserName=user_name, PolicyName="list-keys")
+        probes[key_id] = SecretProbe(used_before[key_id], *answers[key_id], used_after)
+    return probes
+
+
+def assert_secret_works(probe: SecretProbe | None, user_name: str, key_id: str) -> None:
+    """The probed secret is the real secret of ``key_id``: with moto checking signatures, a request signed with it was
+    accepted (and IAM recorded the key's use) while one signed with a slightly different secret was refused."""
+    assert probe is not None, f"the secret of {key_id} was not probed"
+    assert "LastUsedDate" not in probe.used_before
+    assert probe.listed_error is None
+    assert key_id in probe.listed
+    assert probe.refused == "SignatureDoesNotMatch"
+    assert probe.used_after["UserName"] == user_name
+    assert probe.used_after["AccessKeyLastUsed"]["ServiceName"] == "iam"
+    assert probe.used_after["AccessKeyLastUsed"]["LastUsedDate"]
 
 
 def assert_key_was_used(iam, key_id: str) -> None:
@@ -346,107 +387,201 @@ def _expected_actions(row: Row, key_ids: list[str], new_id: str | None) -> list[
     return [{"action": action, "access_key_id": _ref(ref, key_ids, new_id)} for action, ref in row.actions]
 
 
-def _predicted_keys(row: Row, key_ids: list[str], before: UserState) -> list[dict[str, Any]]:
+def _predicted_keys(row: Row, user_name: str, key_ids: list[str], before: UserState) -> list[dict[str, Any]]:
     """What check mode must report as the keys after the task: a key to be created has no id and no date."""
     predicted = []
     for ref, status, description in row.after:
         if ref == NEW:
-            key = {"access_key_id": None, "user_name": USER, "create_date": None}
+            key = {"access_key_id": None, "user_name": user_name, "create_date": None}
         else:
             key = dict(before.key(key_ids[ref]))
         predicted.append({**key, "status": status, "description": description})
     return predicted
 
 
-def check_row(row: Row, run_playbook, moto, iam, checkpoints, extra_vars: dict[str, Any] | None = None) -> None:
-    key_ids = arrange(iam, USER, *row.keys)
-    arrange(iam, OTHER, ("Active", "ci"))  # same description, other user: never in alice's scope
-    options = {"user_name": USER, **row.options}
-    if "id" in options:
-        options["id"] = key_ids[options["id"]]
-    tasks = [task("check", check_mode=True, **options), task("apply", **options), task("re-run", **options)]
+# The rows run batched: one ansible-playbook run holds every row of test_state (on the suite's execution path), another
+# the rows of test_state_as_module; each row has users of its own (alice-<batch>-N, bob-<batch>-N) and checkpoints of
+# its own. The two runs happen once, at the same time, in a module fixture (each through its own recording proxy); then
+# one test per row checks that row's steps. Every task has ignore_errors, so one failing row does not hide the others:
+# each row's test asserts that its own tasks did not fail.
+ROW_BY_ID = {param.id: param.values[0] for param in ROWS}
+AS_MODULE_ROW_IDS = ("id-absent-with-description", "scope-present-creates")
+STATE_BATCHES = {"suite-path": (tuple(ROW_BY_ID), None), "as-module": (AS_MODULE_ROW_IDS, AS_MODULE)}
+STEPS = ("check", "apply", "re-run")
+# One xdist worker runs the rows (with --dist loadgroup), so the module fixture runs once.
+state_group = pytest.mark.xdist_group("iam_access_key_state")
 
-    result = run_playbook(checkpoints.around(tasks), diff=True, extra_vars=extra_vars)
 
-    assert result.rc == 0, result.summary()
-    start = checkpoints.state("start")
-    assert start[USER].key_ids == key_ids
+@dataclasses.dataclass
+class RowRun:
+    """One row's part of a batched run."""
+
+    row_id: str
+    user: str  # the row's alice
+    other: str  # the row's bob: same description, other user, never in scope
+    key_ids: list[str]  # the user's keys as arranged, oldest first
+    checkpoints: Checkpoints
+    result: Any = None  # the PlaybookResult of the whole batch
+    probe: SecretProbe | None = None  # the secret of the key the real run created, probed after the run
+
+    def step(self, name: str) -> str:
+        """The name of this row's task (and checkpoint) ``name``."""
+        return f"{self.row_id}: {name}"
+
+    def options(self) -> dict[str, Any]:
+        row = ROW_BY_ID[self.row_id]
+        options = {"user_name": self.user, **row.options}
+        if "id" in options:
+            options["id"] = self.key_ids[options["id"]]
+        return options
+
+    def tasks(self) -> list[dict[str, Any]]:
+        options = self.options()
+        steps = [
+            task(self.step("check"), check_mode=True, ignore_errors=True, **options),
+            task(self.step("apply"), ignore_errors=True, **options),
+            task(self.step("re-run"), ignore_errors=True, **options),
+        ]
+        return self.checkpoints.around(steps, start=self.step("start"))
+
+    def created(self) -> tuple[str, str] | None:
+        """(key id, returned secret) when the real run made exactly one new key and returned a secret."""
+        after = self.checkpoints.state(self.step("apply"))[self.user]
+        new_ids = [key_id for key_id in after.key_ids if key_id not in self.key_ids]
+        secret = self.result.task(self.step("apply")).get("secret_access_key")
+        return (new_ids[0], secret) if len(new_ids) == 1 and secret else None
+
+
+def run_state_batch(moto_server, iam, new_playbook_runner, batch: str) -> dict[str, RowRun]:
+    """Arrange every row of ``batch`` on users of its own and run them all in one playbook."""
+    row_ids, extra_vars = STATE_BATCHES[batch]
+    proxy = iam_proxy.IamProxy(moto_server.url, seed=0).start()
+    runs = {}
+    try:
+        with contextlib.ExitStack() as stack:
+            for index, row_id in enumerate(row_ids, start=1):
+                user, other = f"{USER}-{batch}-{index}", f"{OTHER}-{batch}-{index}"
+                key_ids = arrange(iam, user, *ROW_BY_ID[row_id].keys)
+                arrange(iam, other, ("Active", "ci"))
+                points = stack.enter_context(Checkpoints(proxy, iam, (user, other, GHOST)))
+                runs[row_id] = RowRun(row_id, user, other, key_ids, points)
+            tasks = [step for run in runs.values() for step in run.tasks()]
+            result = new_playbook_runner(proxy.url)(tasks, diff=True, extra_vars=extra_vars)
+    finally:
+        proxy.stop()
+    for run in runs.values():
+        run.result = result
+    return runs
+
+
+@pytest.fixture(scope="module")
+def state_runs(moto_server, new_playbook_runner) -> dict[str, dict[str, RowRun]]:
+    """batch -> row id -> RowRun: both batches run once, at the same time, for the whole test module; then the secret
+    of every key a real run created is probed (one moto_auth block: moto checks signatures for everyone meanwhile)."""
+    moto_server.reset()
+    iam = aws_clients.iam_client(moto_server.url)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(STATE_BATCHES)) as pool:
+        futures = {
+            batch: pool.submit(run_state_batch, moto_server, iam, new_playbook_runner, batch) for batch in STATE_BATCHES
+        }
+        batches = {batch: future.result() for batch, future in futures.items()}
+    made = [
+        (run, *created)
+        for runs in batches.values()
+        for run in runs.values()
+        if run.step("apply") in run.checkpoints.taken and (created := run.created()) is not None
+    ]
+    probes = probe_secrets(moto_server, iam, [(run.user, key_id, secret) for run, key_id, secret in made])
+    for run, key_id, _secret in made:
+        run.probe = probes[key_id]
+    return batches
+
+
+def check_row(row: Row, run: RowRun) -> None:
+    result, checkpoints, user, other, key_ids = run.result, run.checkpoints, run.user, run.other, run.key_ids
+    check_name, apply_name, rerun_name = (run.step(name) for name in STEPS)
+    assert checkpoints.errors == [], checkpoints.errors
+    for name in (check_name, apply_name, rerun_name):
+        record = result.record(name)
+        assert record["status"] in ("ok", "changed"), f"{name}: {record['result']}\n{result.summary()}"
+    start = checkpoints.state(run.step("start"))
+    assert start[user].key_ids == key_ids
     changed = bool(row.actions)
 
     # check mode: reports what the real run will do, changes nothing, makes no write call
-    check = result.task("check")
-    assert result.record("check")["check_mode"] is True
+    check = result.task(check_name)
+    assert result.record(check_name)["check_mode"] is True
     assert check["changed"] is changed
-    assert check["user_name"] == USER
+    assert check["user_name"] == user
     assert check["actions"] == _expected_actions(row, key_ids, None)
-    predicted = _predicted_keys(row, key_ids, start[USER])
+    predicted = _predicted_keys(row, user, key_ids, start[user])
     assert check["access_keys"] == predicted
-    assert check["diff"] == {"before": {"access_keys": start[USER].keys}, "after": {"access_keys": predicted}}
+    assert check["diff"] == {"before": {"access_keys": start[user].keys}, "after": {"access_keys": predicted}}
     if row.focus is None:
         assert "access_key" not in check
     else:
         focus_index = [ref for ref, _status, _description in row.after].index(row.focus)
         assert check["access_key"] == predicted[focus_index]
     assert "secret_access_key" not in check
-    assert checkpoints.writes("check") == []
-    assert checkpoints.state("check") == start
+    assert checkpoints.writes(check_name) == []
+    assert checkpoints.state(check_name) == start
 
     # real run: IAM read back with boto3 is what the task says it did
-    applied = result.task("apply")
-    after = checkpoints.state("apply")
-    created = [key_id for key_id in after[USER].key_ids if key_id not in key_ids]
-    assert len(created) == (1 if ("create", NEW) in row.actions else 0), after[USER].summary()
+    applied = result.task(apply_name)
+    after = checkpoints.state(apply_name)
+    created = [key_id for key_id in after[user].key_ids if key_id not in key_ids]
+    assert len(created) == (1 if ("create", NEW) in row.actions else 0), after[user].summary()
     new_id = created[0] if created else None
     assert applied["changed"] is changed
-    assert applied["user_name"] == USER
+    assert applied["user_name"] == user
     assert applied["actions"] == _expected_actions(row, key_ids, new_id)
-    assert checkpoints.writes("apply") == list(row.writes)
+    assert checkpoints.writes(apply_name) == list(row.writes)
     expected_after = [(_ref(ref, key_ids, new_id), status, description) for ref, status, description in row.after]
-    assert after[USER].summary() == expected_after
+    assert after[user].summary() == expected_after
     descriptions = {key_id: description for key_id, _status, description in expected_after if description}
-    assert after[USER].tags == {TEAM_TAG["Key"]: TEAM_TAG["Value"], **descriptions}
-    assert after[OTHER] == start[OTHER]
-    assert applied["access_keys"] == after[USER].keys
-    assert applied["diff"] == {"before": {"access_keys": start[USER].keys}, "after": {"access_keys": after[USER].keys}}
+    assert after[user].tags == {TEAM_TAG["Key"]: TEAM_TAG["Value"], **descriptions}
+    assert after[other] == start[other]
+    assert applied["access_keys"] == after[user].keys
+    assert applied["diff"] == {"before": {"access_keys": start[user].keys}, "after": {"access_keys": after[user].keys}}
     if row.focus is None:
         assert "access_key" not in applied
     else:
-        assert applied["access_key"] == after[USER].key(_ref(row.focus, key_ids, new_id))
+        assert applied["access_key"] == after[user].key(_ref(row.focus, key_ids, new_id))
     if new_id is None:
         assert "secret_access_key" not in applied
     else:
         secret = applied["secret_access_key"]
         assert secret not in json.dumps(applied["diff"])
         assert secret not in result.stdout  # the printed diffs
-        assert_secret_works(moto, iam, USER, new_id, secret)
+        assert_secret_works(run.probe, user, new_id)
 
     # re-run: nothing to do, no write call, no second key
-    rerun = result.task("re-run")
+    rerun = result.task(rerun_name)
     assert rerun["changed"] is False
     assert rerun["actions"] == []
-    assert checkpoints.actions("re-run")  # it did read IAM
-    assert checkpoints.writes("re-run") == []
-    assert checkpoints.state("re-run") == after
-    assert rerun["access_keys"] == after[USER].keys
-    assert rerun["diff"] == {"before": {"access_keys": after[USER].keys}, "after": {"access_keys": after[USER].keys}}
+    assert checkpoints.actions(rerun_name)  # it did read IAM
+    assert checkpoints.writes(rerun_name) == []
+    assert checkpoints.state(rerun_name) == after
+    assert rerun["access_keys"] == after[user].keys
+    assert rerun["diff"] == {"before": {"access_keys": after[user].keys}, "after": {"access_keys": after[user].keys}}
     assert rerun.get("access_key") == applied.get("access_key")
     assert "secret_access_key" not in rerun
 
-    for step in ("check", "apply", "re-run"):
-        assert_user_name_sent(checkpoints.calls(step), USER)
+    for name in (check_name, apply_name, rerun_name):
+        assert_user_name_sent(checkpoints.calls(name), user)
 
 
-@pytest.mark.parametrize("row", ROWS)
-def test_state(row: Row, run_playbook, moto, iam, checkpoints):
-    check_row(row, run_playbook, moto, iam, checkpoints)
+@state_group
+@pytest.mark.parametrize("row_id", list(ROW_BY_ID))
+def test_state(row_id: str, state_runs):
+    check_row(ROW_BY_ID[row_id], state_runs["suite-path"][row_id])
 
 
-@pytest.mark.parametrize(
-    "row", [param for param in ROWS if param.id in ("id-absent-with-description", "scope-present-creates")]
-)
-def test_state_as_module(row: Row, run_playbook, moto, iam, checkpoints):
+@state_group
+@pytest.mark.parametrize("row_id", AS_MODULE_ROW_IDS)
+def test_state_as_module(row_id: str, state_runs):
     """The same through the module (a Python process per task) instead of the in-process action plugin."""
-    check_row(row, run_playbook, moto, iam, checkpoints, extra_vars=AS_MODULE)
+    check_row(ROW_BY_ID[row_id], state_runs["as-module"][row_id])
 
 
 def test_id_alone_looks_up_the_owner(run_playbook, iam, checkpoints):
