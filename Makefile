@@ -35,7 +35,20 @@ demo: venv
 
 # compat-core (mk/ecosystem.mk): the unit tests and the core integration suites on ansible-core 2.17 and on the
 # newest release python3.12 gets; this venv's 2.19 runs everything.
-test: lint lint-ecosystem sanity coverage-clean units integration coverage compat-core
+# `make test` runs in stages; the steps of a stage do not depend on each other and run side by side (TEST_JOBS, one a
+# core; -Otarget prints each step's output in one piece when it ends):
+#   1. .venv, beside the compat venvs (compat-venvs, mk/ecosystem.mk): pip, about one core each
+#   2. ansible-test sanity, beside the unit tests and then the lints: one process each (the longest first)
+#   3. the integration tests (as many pytest-xdist workers as cores), 4. coverage, 5. compat-core in the venvs of 1.
+TEST_JOBS ?= 2
+SUBMAKE := $(MAKE) --no-print-directory
+test:
+	$(SUBMAKE) -j$(TEST_JOBS) -Otarget venv compat-venvs
+	$(SUBMAKE) coverage-clean
+	$(SUBMAKE) -j$(TEST_JOBS) -Otarget sanity units lint lint-ecosystem
+	$(SUBMAKE) integration
+	$(SUBMAKE) coverage
+	$(SUBMAKE) compat-core COMPAT_INSTALL=--no-install
 
 lint: venv
 	$(BIN)/ruff check .

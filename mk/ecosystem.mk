@@ -11,11 +11,13 @@
 #                        COMPAT_ARGS="2.17" for one target)
 #   make compat-core     the same with the unit tests and the core integration suites (COMPAT_CORE_TESTS): part
 #                        of make test, which has no time for every suite three times
+#   make compat-venvs    only create or upgrade those venvs (make test does it while .venv is built)
 # The tools come from requirements-docs.txt, installed into .venv with requirements-dev.txt (see the Makefile).
 COMPAT_ARGS ?=
 COLLECTION_VERSION = $(shell sed -nE 's/^version:[[:space:]]*([^[:space:]#]+).*/\1/p' galaxy.yml)
 
-.PHONY: docs-tools docs lint-docs lint-changelog lint-ansible lint-ecosystem changelog ee-context compat compat-core
+.PHONY: docs-tools docs lint-docs lint-changelog lint-ansible lint-ecosystem changelog ee-context compat compat-venvs \
+	compat-core
 
 docs-tools: venv
 
@@ -50,5 +52,11 @@ COMPAT_CORE_TESTS := tests/unit tests/integration/test_iam_access_key.py tests/i
 compat:
 	tools/compat.sh $(COMPAT_ARGS)
 
+# compat-venvs creates or upgrades the compat venvs only; make test runs it beside the .venv build and then compat-core
+# with COMPAT_INSTALL=--no-install, which uses those venvs as they are.
+COMPAT_INSTALL ?=
+compat-venvs:
+	tools/compat.sh --prepare $(COMPAT_ARGS)
+
 compat-core:
-	tools/compat.sh $(COMPAT_ARGS) -- $(PYTEST_XDIST) $(COMPAT_CORE_TESTS)
+	tools/compat.sh $(COMPAT_INSTALL) $(COMPAT_ARGS) -- $(PYTEST_XDIST) $(COMPAT_CORE_TESTS)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run the unit and integration tests on the other ansible-core versions we support.
 #
-#   tools/compat.sh [target...] [-- pytest args...]
+#   tools/compat.sh [--prepare | --no-install] [target...] [-- pytest args...]
 #
 # Targets (default: all of them):
 #   2.17   the newest ansible-core 2.17.x (the oldest release meta/runtime.yml declares) on python3.11
@@ -15,6 +15,11 @@
 # The pytest args default to every test but test_ecosystem.py, on as many xdist workers as there are
 # CPUs; `make test` passes a subset, `make compat` the default. Every run upgrades ansible-core within
 # the target's range, so "newest" stays true.
+#
+#   --prepare     only create/upgrade the venvs (no pytest): `make test` does this while .venv is being
+#                 built, so that the later run need not wait for pip
+#   --no-install  run pytest in the venvs as they are (made by --prepare earlier in the same make run);
+#                 a target whose venv is missing or broken is installed as usual
 #
 # Python interpreters: $COMPAT_PYTHON311 / $COMPAT_PYTHON312 if set, else the first candidate that
 # really runs that version: python3.X on PATH, $(pyenv root)/versions/3.X.*/bin/python3.X (newest
@@ -37,6 +42,7 @@ build_dir=$repo/.build/compat
 
 all_targets=(2.17 py312)
 targets=()
+mode=run # run | prepare | no-install
 # test_ecosystem.py checks the repository's EE files with .venv's ansible-builder (requirements-docs.txt),
 # the same whatever ansible-core runs the tests; the compat venvs do not have it.
 pytest_args=(-n auto --dist loadgroup tests/unit tests/integration --ignore=tests/integration/test_ecosystem.py)
@@ -47,6 +53,8 @@ while [[ $# -gt 0 ]]; do
         [[ $# -gt 0 ]] && pytest_args=("$@")
         break
         ;;
+    --prepare) mode=prepare ;;
+    --no-install) mode=no-install ;;
     -h | --help)
         sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'
         exit 0
@@ -124,12 +132,19 @@ run_target() {
         "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
         printf '%s\n' "$python" >"$venv/.base-python"
     fi
-    log "$target: installing $ansible_spec (newest allowed) and the test requirements"
-    if ! "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade \
-        "$ansible_spec" -r "$test_requirements"; then
-        result_status[$target]='FAILED (pip install)'
-        result_seconds[$target]=$((SECONDS - started))
-        return 0
+    # --no-install trusts a venv that --prepare finished (its stamp is newer than the requirements).
+    if [[ $mode == no-install && $venv/.prepared -nt $test_requirements ]]; then
+        log "$target: using the venv as prepared"
+    else
+        log "$target: installing $ansible_spec (newest allowed) and the test requirements"
+        rm -f "$venv/.prepared"
+        if ! "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade \
+            "$ansible_spec" -r "$test_requirements"; then
+            result_status[$target]='FAILED (pip install)'
+            result_seconds[$target]=$((SECONDS - started))
+            return 0
+        fi
+        touch "$venv/.prepared"
     fi
     core=$("$venv/bin/python" -c 'from ansible.release import __version__; print(__version__)')
     result_core[$target]=$core
@@ -146,6 +161,11 @@ PY
     ); then
         log "$target: ansible-core $core is outside requires_ansible '$declared' of meta/runtime.yml"
         result_status[$target]="FAILED (ansible-core $core outside requires_ansible '$declared')"
+        result_seconds[$target]=$((SECONDS - started))
+        return 0
+    fi
+    if [[ $mode == prepare ]]; then
+        result_status[$target]=prepared
         result_seconds[$target]=$((SECONDS - started))
         return 0
     fi
@@ -182,8 +202,9 @@ printf '%-7s %-14s %-6s %-40s %s\n' target ansible-core secs python result
 for target in "${targets[@]}"; do
     printf '%-7s %-14s %-6s %-40s %s\n' "$target" "${result_core[$target]}" "${result_seconds[$target]}" \
         "${result_python[$target]}" "${result_status[$target]}"
-    [[ ${result_status[$target]} == passed || ${result_status[$target]} == SKIPPED* ]] || failed=1
+    [[ ${result_status[$target]} == passed || ${result_status[$target]} == prepared ||
+        ${result_status[$target]} == SKIPPED* ]] || failed=1
 done
-printf 'tests: pytest %s\n' "${pytest_args[*]}"
+[[ $mode == prepare ]] || printf 'tests: pytest %s\n' "${pytest_args[*]}"
 printf 'total: %ss\n' "$((SECONDS - total_started))"
 exit "$failed"
