@@ -119,7 +119,7 @@ def probe_secrets(moto, iam, keys: list[tuple[str, str, str]]) -> dict[str, Secr
     secret and one signed with a slightly different secret; IAM's record of the key's last use before and after.
     One moto_auth block for all the keys; each user gets a policy allowing iam:ListAccessKeys for the while."""
     used_before = {
-        key_id: iam.get_access_key_last_used(AccessKeyId=key_id)["AccessKeyLastUsed"] for _, key_id, _ in keys
+        key_id: iam.get_access_key_last_used(AccessKeyId=key_id)["AccessKeyLastUsed"] for _user, key_id, _secret in keys
     }
     for user_name, _key_id, _secret in keys:
         iam.put_user_policy(UserName=user_name, PolicyName="list-keys", PolicyDocument=allow("iam:ListAccessKeys"))
