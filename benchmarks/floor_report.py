@@ -21,9 +21,10 @@ import boto3
 import botocore.config
 
 
-def report(endpoint_url: str, retries: dict | None = None) -> list[dict]:
+def report(endpoint_url: str, retries: dict | None = None, session: boto3.session.Session | None = None) -> list[dict]:
+    """Every key of the account, as ``session``'s credentials (default: the environment's) see it."""
     config = botocore.config.Config(retries=retries) if retries else None
-    iam = boto3.client("iam", endpoint_url=endpoint_url, config=config)
+    iam = (session or boto3).client("iam", endpoint_url=endpoint_url, config=config)
     rows = []
     for page in iam.get_paginator("list_users").paginate(PaginationConfig={"PageSize": 1000}):
         for user in page["Users"]:

@@ -175,7 +175,7 @@ class Runner:
         self.count = 0
         self.keep_workdirs = False
 
-    def _workdir(self, name: str) -> Path:
+    def new_workdir(self, name: str) -> Path:
         self.count += 1
         workdir = self.workroot / f"{self.count:04d}-{name}"
         workdir.mkdir(parents=True)
@@ -219,7 +219,7 @@ class Runner:
     ) -> Measurement:
         """Run ``plays`` on localhost (local connection, this venv's Python) and measure it."""
         ansible_env.ensure_collection_link()
-        workdir = self._workdir(name)
+        workdir = self.new_workdir(name)
         playbook = workdir / "playbook.yml"
         playbook.write_text(yaml.safe_dump(plays, sort_keys=False), encoding="utf-8")
         inventory = workdir / "inventory.ini"
@@ -245,7 +245,7 @@ class Runner:
 
     def script(self, name: str, script: Path, args: list[str]) -> Measurement:
         """Run a Python script with this venv's interpreter and measure it; its stdout is JSON."""
-        workdir = self._workdir(name)
+        workdir = self.new_workdir(name)
         env = self.environment(workdir)
         self.proxy.reset_calls()
         command = [str(self.env.python), str(script), *args]
@@ -256,3 +256,16 @@ class Runner:
             except ValueError as exc:
                 measurement.error = f"script output is not JSON: {exc}"
         return measurement
+
+
+def make_args(argv: list[str]) -> list[str]:
+    """The arguments beyond the two that the ``make bench-*`` targets always pass (to name the command to re-run)."""
+    extra, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in ("--ansible-venv", "--write-results"):
+            skip = True
+        elif not arg.startswith(("--ansible-venv=", "--write-results=")):
+            extra.append(arg)
+    return extra

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness import REPO_ROOT, PythonEnv, Runner, load_tool
+from harness import REPO_ROOT, PythonEnv, Runner, load_tool, make_args
 from latency_report import BenchVariant, Case, build_rows, render, targets
 from report import summarise, targets_table
 from run import Context, cpu_model, git_revision, grow_account, load_caveat, log, memory_total, run_scenario
@@ -279,19 +279,6 @@ def metadata(args: argparse.Namespace, env: PythonEnv, started: datetime.datetim
         "command": command,
         "duration": f"{elapsed / 60:.1f} min",
     }
-
-
-def make_args(argv: list[str]) -> list[str]:
-    """The arguments beyond the two that ``make bench-latency`` always passes."""
-    extra, skip = [], False
-    for arg in argv:
-        if skip:
-            skip = False
-        elif arg in ("--ansible-venv", "--write-results"):
-            skip = True
-        elif not arg.startswith(("--ansible-venv=", "--write-results=")):
-            extra.append(arg)
-    return extra
 
 
 def stop_on_sigterm(signum: int, frame: Any) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import collections
 import importlib
+import json
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -282,11 +283,55 @@ def test_bucket_rows_count_retries_and_fail_a_failed_report(latency_report: Modu
     assert "calls / rate = 403 / 20" in verdicts["standard"].limit
 
 
-def test_make_args_keep_only_the_callers_options() -> None:
+def benchmark_module(name: str) -> ModuleType:
     sys.path.insert(0, str(BENCHMARKS_DIR))
     try:
-        latency = importlib.import_module("latency")
+        return importlib.import_module(name)
     finally:
         sys.path.remove(str(BENCHMARKS_DIR))
+
+
+def test_make_args_keep_only_the_callers_options() -> None:
+    latency = benchmark_module("latency")
     argv = ["--ansible-venv", ".build/bench-venv", "--write-results", "x.md", "--sizes", "400", "--ansible-venv=v"]
     assert latency.make_args(argv) == ["--sizes", "400"]
+
+
+def test_organization_layouts_grow_one_dimension_at_a_time() -> None:
+    organization = benchmark_module("organization")
+    args = organization.parse_args(["--accounts", "20,40", "--users", "100,200", "--forks", "5,10"])
+    assert args.forks == [1, 5, 10]  # forks 1 always runs: the speed-ups are against it
+    Layout = organization.Layout
+    assert organization.layouts(args) == [Layout(20, 100), Layout(40, 100), Layout(20, 200)]
+    assert organization.layouts(organization.parse_args(["--accounts", "3", "--users", "4"])) == [Layout(3, 4)]
+
+
+def test_organization_report_must_cover_every_account_and_key(tmp_path: Path) -> None:
+    organization = benchmark_module("organization")
+    layout = organization.Layout(2, 3)
+    report = tmp_path / "report.json"
+    assert "no readable report" in organization.report_problem(report, layout)
+    totals = {"accounts": 2, "accounts_audited": 2, "accounts_failed": 0, "keys": 12}
+    report.write_text(json.dumps({"totals": totals}), encoding="utf-8")
+    assert organization.report_problem(report, layout) is None
+    report.write_text(json.dumps({"totals": {**totals, "accounts_audited": 1, "accounts_failed": 1}}), encoding="utf-8")
+    assert "expected" in organization.report_problem(report, layout)
+
+
+def test_organization_forks_target_and_cpu_bound() -> None:
+    organization = benchmark_module("organization")
+    layout = organization.Layout(20, 100)
+
+    def run(forks, wall, cpu=(10.0, 6.0, 2.0), error=None):
+        calls = {"ListAccessKeys": 2000, "AssumeRole": 20, "ListAccountsForParent": 1}
+        return organization.OrgRun(layout, forks, wall, *cpu, calls, error)
+
+    runs = [run(1, 100.0), run(1, 120.0), run(10, 25.0), run(10, 26.0), run(10, 1.0, error="exit 2")]
+    rows = organization.build_rows(runs)
+    assert [(row.forks, len(row.runs)) for row in rows] == [(1, 2), (10, 2)]
+    assert rows[0].value("iam_calls") == 2000  # without STS and Organizations
+    (target,) = organization.build_targets(rows, layout, [1, 10], cpus=2)
+    assert target.passed is True and target.measured == "4.31x"  # 110 s / 25.5 s
+    assert "18.0 CPU s, 9.0 s on 2 CPUs" in target.detail
+    (target,) = organization.build_targets(organization.build_rows(runs[:2] + [run(10, 40.0)]), layout, [1, 10], 2)
+    assert target.passed is False and target.measured == "2.75x"
