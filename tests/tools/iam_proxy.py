@@ -227,6 +227,9 @@ _ATTEMPT = re.compile(r"attempt=(\d+)")
 class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
+    # socketserver listens with a backlog of 5: beyond that, new connections (a client with more threads than its
+    # pool opens one a call) lose their SYN and wait a second for the retransmit, which no real endpoint does.
+    request_queue_size = 1024
 
     def __init__(self, proxy: IamProxy):
         self.proxy = proxy
