@@ -76,9 +76,13 @@ MODULE_PATH_SUITES := tests/integration/test_iam_access_key.py tests/integration
 PYTEST_WORKERS ?= auto
 PYTEST_XDIST := -n $(PYTEST_WORKERS) --dist loadgroup
 
+# The processes the integration tests start measure coverage from their first import of our plugins, not from their
+# start (tests/tools/coverage_on_import/sitecustomize.py): ansible-core's own start-up then runs untraced.
+COVERAGE_ON_IMPORT := KEYGUARD_COVERAGE_START=$(COVERAGE_RCFILE) PYTHONPATH=$(CURDIR)/tests/tools/coverage_on_import
+
 integration: venv
 	mkdir -p $(COVERAGE_DIR)
-	$(COVERAGE) run -m pytest $(PYTEST_XDIST) tests/integration
+	$(COVERAGE_ON_IMPORT) $(BIN)/python -m pytest $(PYTEST_XDIST) tests/integration
 	KEYGUARD_TEST_EXECUTION=module $(BIN)/python -m pytest $(PYTEST_XDIST) $(MODULE_PATH_SUITES)
 
 coverage: venv

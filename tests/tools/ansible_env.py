@@ -13,6 +13,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 COLLECTIONS_ROOT = REPO_ROOT / ".build" / "collections"
 COLLECTION_LINK = COLLECTIONS_ROOT / "ansible_collections" / "keyguard" / "aws"
 CALLBACK_DIR = Path(__file__).resolve().parent / "callback_plugins"
+# make integration measures coverage from the first import of our plugins (see coverage_on_import/sitecustomize.py).
+COVERAGE_ON_IMPORT_DIR = Path(__file__).resolve().parent / "coverage_on_import"
 
 REGION = "us-east-1"
 DUMMY_ACCESS_KEY = "testing"
@@ -42,7 +44,8 @@ def playbook_environment(
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("ANSIBLE_", "AWS_", "BOTO_", "KEYGUARD_")) and key not in ("PYTHONPATH",)
+        if (not key.startswith(("ANSIBLE_", "AWS_", "BOTO_", "KEYGUARD_")) and key != "PYTHONPATH")
+        or key == "KEYGUARD_COVERAGE_START"
     }
     home = workdir / "ansible_home"
     home.mkdir(exist_ok=True)
@@ -76,4 +79,6 @@ def playbook_environment(
             "AWS_EC2_METADATA_DISABLED": "true",
         }
     )
+    if env.get("KEYGUARD_COVERAGE_START"):
+        env["PYTHONPATH"] = str(COVERAGE_ON_IMPORT_DIR)
     return env

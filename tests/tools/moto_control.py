@@ -128,7 +128,11 @@ def start_moto_server(workdir: Path, start_time: str | None = None, exit_with_pa
         command += ["--start-time", start_time]
     started = time.monotonic()
     # The server is test equipment: coverage (which `make` turns on for every Python subprocess) would only slow it.
-    env = {name: value for name, value in os.environ.items() if not name.startswith("COVERAGE_PROCESS_")}
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("COVERAGE_PROCESS_", "KEYGUARD_COVERAGE_")) and name != "PYTHONPATH"
+    }
     with open(log_path, "wb") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
     server = None
