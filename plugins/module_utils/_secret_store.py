@@ -13,6 +13,7 @@ found without reading the secret: Secrets Manager's AWSCURRENT version id is der
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import json
 import re
@@ -103,7 +104,7 @@ def credential_process_document(key: AccessKey, secret_access_key: str) -> str:
     )
 
 
-class SecretStore:
+class SecretStore(abc.ABC):
     """The interface the task uses; ``open_store`` picks the service's implementation."""
 
     def __init__(self, client: t.Any, spec: StoreSpec) -> None:
@@ -130,11 +131,13 @@ class SecretStore:
             "version": self.state.version,
         }
 
+    @abc.abstractmethod
     def _describe(self, key_ids: list[str]) -> StoreState:
-        raise NotImplementedError
+        """What the store holds: whether it exists, and which of ``key_ids`` it holds as current, without its value."""
 
+    @abc.abstractmethod
     def _write(self, key: AccessKey, secret_access_key: str, state: StoreState) -> StoreState:
-        raise NotImplementedError
+        """Write ``key``'s document as the current value; return what the store holds then."""
 
 
 class SecretsManagerStore(SecretStore):

@@ -226,16 +226,24 @@ def write_inventory(directory: Path, name: str, options: dict[str, Any]) -> Path
     return path
 
 
-def ansible_inventory(tmp_path: Path, endpoint_url: str, inventory: Path) -> dict[str, Any]:
+def ansible_inventory(tmp_path: Path, endpoint_url: str, inventory: Path, *extra_args: str) -> dict[str, Any]:
     """``ansible-inventory -i <inventory> --list`` with the harness's environment (modules and plugins at the proxy)."""
+    completed = run_ansible_inventory(tmp_path, endpoint_url, inventory, *extra_args)
+    assert completed.returncode == 0, completed.stderr
+    return plain(json.loads(completed.stdout))
+
+
+def run_ansible_inventory(
+    tmp_path: Path, endpoint_url: str, inventory: Path, *extra_args: str
+) -> subprocess.CompletedProcess:
     workdir = tmp_path / f"ansible-inventory-{inventory.stem}"
-    workdir.mkdir()
+    workdir.mkdir(exist_ok=True)
     env = ansible_env.playbook_environment(
         workdir, ANSIBLE_BIN_DIR, [ansible_env.COLLECTIONS_ROOT], endpoint_url, workdir / "results.jsonl"
     )
     env["ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED"] = "True"
-    completed = subprocess.run(
-        [str(ANSIBLE_BIN_DIR / "ansible-inventory"), "-i", str(inventory), "--list"],
+    return subprocess.run(
+        [str(ANSIBLE_BIN_DIR / "ansible-inventory"), "-i", str(inventory), "--list", *extra_args],
         cwd=workdir,
         env=env,
         capture_output=True,
@@ -243,8 +251,6 @@ def ansible_inventory(tmp_path: Path, endpoint_url: str, inventory: Path) -> dic
         timeout=120,
         check=False,
     )
-    assert completed.returncode == 0, completed.stderr
-    return plain(json.loads(completed.stdout))
 
 
 def plain(value: Any) -> Any:
@@ -461,6 +467,56 @@ def test_inventory_lists_the_accounts_with_their_role_and_units(organization, pr
     )
     assert set(listing["_meta"]["hostvars"]) == {"lab", "security"}
     assert group_hosts(listing, "ou_sandbox") == {"lab"}
+
+
+def test_inventory_cache_serves_the_listing_until_flushed(organization, proxy, tmp_path):
+    ids = organization.account_ids
+    options = {
+        "include_accounts": ["lab", "build"],
+        "cache": True,
+        "cache_plugin": "ansible.builtin.jsonfile",
+        "cache_connection": str(tmp_path / "inventory-cache"),
+        "cache_timeout": 3600,
+    }
+    inventory = write_inventory(tmp_path, "cached", options)
+    listing = ansible_inventory(tmp_path, proxy.url, inventory)
+    assert listing["_meta"]["hostvars"]["lab"]["aws_account_ou_path"] == ["Root", "sandbox"]
+    assert proxy.count("ListAccountsForParent") > 0
+    # lab moves to dev; the cached listing still has it under sandbox, and Organizations is not asked.
+    org = client("organizations", organization.moto_url)
+    org.move_account(
+        AccountId=ids["lab"],
+        SourceParentId=organization.unit_ids["sandbox"],
+        DestinationParentId=organization.unit_ids["dev"],
+    )
+    proxy.reset_calls()
+    cached = ansible_inventory(tmp_path, proxy.url, inventory)
+    assert cached == listing
+    assert proxy.calls == []
+    # --flush-cache lists the organization again.
+    fresh = ansible_inventory(tmp_path, proxy.url, inventory, "--flush-cache")
+    assert fresh["_meta"]["hostvars"]["lab"]["aws_account_ou_path"] == ["Root", "dev"]
+    assert group_hosts(fresh, "ou_dev") == {"lab", "build"}
+    assert proxy.count("ListAccountsForParent") > 0
+
+
+def test_inventory_refuses_bad_input_before_any_call(organization, proxy, tmp_path):
+    inventory = write_inventory(tmp_path, "bad", {"parent_ids": ["prod"]})  # a unit's name, not its id
+    completed = run_ansible_inventory(tmp_path, proxy.url, inventory)
+    assert completed.returncode != 0
+    assert "keyguard.aws.aws_accounts:" in completed.stderr and "prod" in completed.stderr, completed.stderr
+    assert proxy.calls == []
+    # Well formed, but not this organization's root: found out from ListRoots, before any account is listed.
+    inventory = write_inventory(tmp_path, "elsewhere", {"parent_ids": ["r-zz99"]})
+    completed = run_ansible_inventory(tmp_path, proxy.url, inventory)
+    assert completed.returncode != 0
+    assert "parent r-zz99 is not the root of this organization" in completed.stderr, completed.stderr
+    assert set(proxy.actions()) == {"ListRoots"}
+    # The root by its id lists the whole organization, the management account included.
+    listing = ansible_inventory(
+        tmp_path, proxy.url, write_inventory(tmp_path, "root", {"parent_ids": [organization.root_id]})
+    )
+    assert set(listing["_meta"]["hostvars"]) == {*ACCOUNTS, "master"}
 
 
 # ---------------------------------------------------------------------------------------------

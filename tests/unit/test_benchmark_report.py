@@ -333,5 +333,5 @@ def test_organization_forks_target_and_cpu_bound() -> None:
     (target,) = organization.build_targets(rows, layout, [1, 10], cpus=2)
     assert target.passed is True and target.measured == "4.31x"  # 110 s / 25.5 s
     assert "18.0 CPU s, 9.0 s on 2 CPUs" in target.detail
-    (target,) = organization.build_targets(organization.build_rows(runs[:2] + [run(10, 40.0)]), layout, [1, 10], 2)
+    (target,) = organization.build_targets(organization.build_rows([*runs[:2], run(10, 40.0)]), layout, [1, 10], 2)
     assert target.passed is False and target.measured == "2.75x"

@@ -212,6 +212,42 @@ def test_a_write_whose_answer_was_lost_but_happened_is_kept(
     assert_no_secret(result, stored(aws, "ssm")["SecretAccessKey"])
 
 
+@pytest.mark.parametrize("service", ["secretsmanager", "ssm"])
+def test_a_created_store_gets_the_kms_key_and_tags_and_an_existing_one_keeps_its_tags(
+    aws: dict, clients: Clients, service: str
+) -> None:
+    kms_key = boto3.client("kms", region_name=REGION).create_key()["KeyMetadata"]["Arn"]
+    options = {"service": service, "name": NAME, "kms_key_id": kms_key, "tags": {"team": "platform", "tier": 1}}
+    result = task(clients, secret_store=options)
+    (key_id,) = iam_keys(aws)
+    assert stored(aws, service)["AccessKeyId"] == key_id
+    assert_no_secret(result, stored(aws, service)["SecretAccessKey"])
+    expected_tags = [{"Key": "team", "Value": "platform"}, {"Key": "tier", "Value": "1"}]
+    if service == "ssm":
+        (parameter,) = aws["ssm"].describe_parameters(
+            ParameterFilters=[{"Key": "Name", "Option": "Equals", "Values": ["/" + NAME]}]
+        )["Parameters"]
+        assert (parameter["Type"], parameter["KeyId"]) == ("SecureString", kms_key)
+        tags = aws["ssm"].list_tags_for_resource(ResourceType="Parameter", ResourceId="/" + NAME)["TagList"]
+    else:
+        described = aws["secretsmanager"].describe_secret(SecretId=NAME)
+        assert described["KmsKeyId"] == kms_key
+        tags = described["Tags"]
+    assert sorted(tags, key=lambda tag: tag["Key"]) == expected_tags
+
+    # Rotated into the existing parameter or secret: written again, the tags of the first write left as they were.
+    options["tags"] = {"team": "other"}
+    aws["iam"].delete_access_key(UserName="alice", AccessKeyId=key_id)  # drift: a new key is due
+    task(clients, secret_store=options)
+    (new_key_id,) = iam_keys(aws)
+    assert stored(aws, service)["AccessKeyId"] == new_key_id != key_id
+    if service == "ssm":
+        tags = aws["ssm"].list_tags_for_resource(ResourceType="Parameter", ResourceId="/" + NAME)["TagList"]
+    else:
+        tags = aws["secretsmanager"].describe_secret(SecretId=NAME)["Tags"]
+    assert sorted(tags, key=lambda tag: tag["Key"]) == expected_tags
+
+
 @pytest.mark.parametrize(
     ("options", "message"),
     [
@@ -226,6 +262,11 @@ def test_a_write_whose_answer_was_lost_but_happened_is_kept(
         ),
         pytest.param(
             {"secret_store": {"service": "ssm", "name": "/aws-keys/x"}}, "reserves names beginning with aws", id="aws"
+        ),
+        pytest.param(
+            {"secret_store": {"service": "ssm", "name": "arn:aws:ssm:eu-west-1:123456789012:document/x"}},
+            "is not the ARN of an SSM parameter",
+            id="ssm-arn-not-parameter",
         ),
         pytest.param(
             {"state": "inactive"}, "secret_store can only be used with state=present or state=active", id="inactive"
