@@ -45,6 +45,7 @@ MINIMUM_BOTOCORE_VERSION = "1.34.0"
 DEFAULT_RETRIES = {"mode": "standard"}
 DEFAULT_TOTAL_MAX_ATTEMPTS = 5
 REPORT_TOTAL_MAX_ATTEMPTS = 10
+BOTOCORE_POOL_CONNECTIONS = 10  # botocore.config.Config's default max_pool_connections
 DEFAULT_CONNECT_TIMEOUT = 10
 DEFAULT_READ_TIMEOUT = 30
 # Global services sign for the aws partition's region when none is configured.
@@ -263,13 +264,16 @@ def aws_client(
     assume_role: dict[str, t.Any] | None = None,
     total_max_attempts: int = DEFAULT_TOTAL_MAX_ATTEMPTS,
     max_calls_per_second: float | None = None,
+    pool_connections: int | None = None,
 ) -> t.Any:
     """A botocore client for ``service`` ("iam", "sts", "secretsmanager", "ssm", "organizations") with the
     connection options (``connection_kwargs``), botocore's own retry mode and keyguard.aws's user agent.
 
     ``total_max_attempts`` applies unless aws_config, the profile or AWS_MAX_ATTEMPTS sets the attempts. With
     ``assume_role`` the client acts as that role, assumed with the other credentials (see ``_assume_role``).
-    ``max_calls_per_second`` caps the client's request rate (see ``_rate_limit``).
+    ``max_calls_per_second`` caps the client's request rate (see ``_rate_limit``). ``pool_connections``: keep at least
+    that many connections open for threads that share the client, unless aws_config sets max_pool_connections
+    (beyond botocore's pool of 10, each further call opens a connection, and a TLS handshake, and drops it).
     """
     require_sdk()
     label = SERVICE_LABELS.get(service, service)
@@ -285,6 +289,8 @@ def aws_client(
             and session.get_config_variable("max_attempts") is None
         ):
             config["retries"] = {**retries, "total_max_attempts": total_max_attempts}
+        if pool_connections and pool_connections > BOTOCORE_POOL_CONNECTIONS and "max_pool_connections" not in config:
+            config["max_pool_connections"] = pool_connections
         try:
             botocore_config = botocore.config.Config(**config)
         except TypeError as exc:

@@ -75,6 +75,7 @@ def run(
         **connection_kwargs(params),
         total_max_attempts=REPORT_TOTAL_MAX_ATTEMPTS,
         max_calls_per_second=request.max_calls_per_second,
+        pool_connections=request.max_workers,
     )
     if request.access_key_id is not None:
         collected = collect_for_key(iam, request)

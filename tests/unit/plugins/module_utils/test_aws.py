@@ -269,6 +269,23 @@ def test_iam_client_retries_overridden_by_aws_config(clean_aws_env: Path) -> Non
     assert client.meta.endpoint_url == "http://127.0.0.1:5000"
 
 
+@pytest.mark.parametrize(
+    ("pool_connections", "aws_config", "expected"),
+    [
+        pytest.param(None, {}, 10, id="botocore's default"),
+        pytest.param(8, {}, 10, id="fewer threads than botocore's pool"),
+        pytest.param(32, {}, 32, id="one connection a thread"),
+        pytest.param(32, {"max_pool_connections": 12}, 12, id="aws_config decides"),
+    ],
+)
+def test_client_pool_holds_a_connection_for_each_thread(
+    clean_aws_env: Path, pool_connections: int | None, aws_config: dict, expected: int
+) -> None:
+    params = {"access_key": "AKIAEXAMPLE", "secret_key": SECRET, "region": "us-east-1", "aws_config": aws_config}
+    client = iam_client(**connection_kwargs(params), pool_connections=pool_connections)
+    assert client.meta.config.max_pool_connections == expected
+
+
 def test_iam_client_bad_aws_config_key(clean_aws_env: Path) -> None:
     with pytest.raises(AwsError) as excinfo:
         iam_client(**connection_kwargs({"aws_config": {"no_such_option": 1}}))

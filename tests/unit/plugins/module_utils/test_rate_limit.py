@@ -8,9 +8,9 @@ from __future__ import annotations
 import typing as t
 
 import pytest
-from unit_tasks import report_access_keys
+from unit_tasks import report_access_keys, validated
 
-from ansible_collections.keyguard.aws.plugins.module_utils import _rate_limit
+from ansible_collections.keyguard.aws.plugins.module_utils import _rate_limit, _report_task
 from ansible_collections.keyguard.aws.plugins.module_utils._aws import aws_client, connection_kwargs
 
 
@@ -57,3 +57,21 @@ def test_a_report_with_a_rate_cap_waits_before_each_request(moto_iam: t.Any, fak
     fake_time.slept.clear()
     aws_client("iam", **connection_kwargs({})).list_users()  # a client without the option is not spaced
     assert fake_time.slept == []
+
+
+@pytest.mark.parametrize(("max_workers", "pool"), [(4, 10), (32, 32)])
+def test_a_whole_account_report_pools_a_connection_for_each_worker(
+    moto_iam: t.Any, max_workers: int, pool: int
+) -> None:
+    moto_iam.create_access_key(UserName="alice")
+    made = []
+
+    def factory(service: str, **kwargs: t.Any) -> t.Any:
+        made.append(aws_client(service, **kwargs))
+        return made[-1]
+
+    params = {"max_workers": max_workers, "include_last_used": False, "region": "us-east-1"}
+    report = _report_task.run(validated(_report_task, params), False, False, factory)
+    assert [client.meta.config.max_pool_connections for client in made] == [pool]
+    listed = moto_iam.list_access_keys(UserName="alice")["AccessKeyMetadata"]
+    assert [key["access_key_id"] for key in report["access_keys"]] == [key["AccessKeyId"] for key in listed]
