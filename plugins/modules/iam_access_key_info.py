@@ -66,7 +66,8 @@ options:
     default: false
   max_workers:
     description:
-      - How many IAM calls run at once for whole-account reports (1 to 64).
+      - How many IAM calls run at once for whole-account reports (1 to 64). The client keeps a connection open for
+        each (at least botocore's 10), unless O(aws_config) sets C(max_pool_connections).
       - Requests are retried up to 10 times in botocore's C(standard) retry mode unless O(aws_config) sets
         C(retries), so throttling slows the report down instead of failing it. Under sustained throttling,
         botocore's C(adaptive) retry mode (set in O(aws_config)) also slows the client's own request rate.
