@@ -109,6 +109,7 @@ class Measurement:
     round_index: int | None = None  # the scenario round it was measured in (see run.run_scenario)
     throttled: int = 0  # calls answered Throttling (the proxy's rate limit, see benchmarks/latency.py)
     logical_calls: int = 0  # the SDK's calls, each attempt of one call counted once; total_calls - this = retries
+    server_cpu: float = 0.0  # CPU seconds moto_server and the proxy (this process) used during the run
 
     @property
     def total_calls(self) -> int:
@@ -117,6 +118,18 @@ class Measurement:
     @property
     def writes(self) -> int:
         return sum(count for action, count in self.calls.items() if action in WRITE_ACTIONS)
+
+
+def process_cpu(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8").rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu() -> float:
+    """This process's CPU seconds so far: while a measured command runs, only the proxy's threads work here."""
+    usage = os.times()
+    return usage.user + usage.system
 
 
 def measure_process(
@@ -174,6 +187,10 @@ class Runner:
         self.collections_path = [COLLECTIONS_ROOT, *extra_collections]
         self.count = 0
         self.keep_workdirs = False
+        self.server_pid: int | None = None  # moto_server's, to count its CPU time (and the proxy's) in each run
+
+    def server_cpu(self) -> float:
+        return (process_cpu(self.server_pid) if self.server_pid else 0.0) + own_cpu()
 
     def new_workdir(self, name: str) -> Path:
         self.count += 1
@@ -186,6 +203,14 @@ class Runner:
         return ansible_env.playbook_environment(
             workdir, self.env.bin_dir, self.collections_path, self.endpoint_url, workdir / "results.jsonl"
         )
+
+    def measure(self, command: list[str], workdir: Path, env: dict[str, str]) -> Measurement:
+        """Run ``command`` in ``workdir`` with ``env``; its wall and CPU time, moto's and the proxy's CPU, its calls."""
+        self.proxy.reset_calls()
+        server_before = self.server_cpu()
+        measurement = self._finish(workdir, measure_process(command, workdir, env, RUN_TIMEOUT))
+        measurement.server_cpu = self.server_cpu() - server_before
+        return measurement
 
     def _finish(self, workdir: Path, measured: tuple[int, float, float, int]) -> Measurement:
         returncode, wall, cpu, rss = measured
@@ -232,9 +257,7 @@ class Runner:
             vars_file.write_text(json.dumps(extra_vars), encoding="utf-8")
             command += ["--extra-vars", f"@{vars_file}"]
         command += list(extra_args)
-        env = self.environment(workdir)
-        self.proxy.reset_calls()
-        measurement = self._finish(workdir, measure_process(command, workdir, env, RUN_TIMEOUT))
+        measurement = self.measure(command, workdir, self.environment(workdir))
         results = workdir / "results.jsonl"
         if results.exists():
             for line in results.read_text(encoding="utf-8").splitlines():
@@ -246,10 +269,8 @@ class Runner:
     def script(self, name: str, script: Path, args: list[str]) -> Measurement:
         """Run a Python script with this venv's interpreter and measure it; its stdout is JSON."""
         workdir = self.new_workdir(name)
-        env = self.environment(workdir)
-        self.proxy.reset_calls()
         command = [str(self.env.python), str(script), *args]
-        measurement = self._finish(workdir, measure_process(command, workdir, env, RUN_TIMEOUT))
+        measurement = self.measure(command, workdir, self.environment(workdir))
         if measurement.returncode == 0:
             try:
                 measurement.output = json.loads((workdir / "stdout.txt").read_text(encoding="utf-8"))

@@ -61,8 +61,11 @@ NOTES = [
     "machine that runs the playbook, moto and the proxy, the report is partly CPU-bound even at 0 ms; *added s* "
     "(task s in (a) minus task s in (0)) is what the latency itself cost, and is set against the same limit "
     "(informative, `info`).",
-    "task CPU s: user + system CPU of the playbook's process tree minus the baseline play's; moto's and the "
-    "proxy's CPU (the same 2 CPUs) are not in it.",
+    "task CPU s: user + system CPU of the playbook's process tree minus the baseline play's. moto + proxy CPU s: "
+    "what moto_server and the proxy (the benchmark process) used in the same run, on the same CPUs. CPU bound s: "
+    "the sum over the CPU count, under which no run can finish on this machine: where it is above the (a) limit, "
+    "an informative target sets the task against it instead (real IAM's server time is not on the controller's "
+    "CPUs; moto's is here).",
     "keyguard.aws runs in-process (the default for a local connection). `max_pool_connections` (botocore's "
     f"default is {POOL_CONNECTIONS}) is left alone unless a variant says `pool`; with more threads than pooled "
     "connections, urllib3 opens a new connection for the calls beyond the pool and discards it afterwards.",
@@ -318,6 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     raw: dict[str, Any] = {}
     try:
         runner = Runner(env, workroot, proxy.url, proxy, extra_collections)
+        runner.server_pid = moto.pid
         runner.keep_workdirs = args.keep_workdirs
         ctx = Context(args, moto, proxy, Seeder(moto.url), runner)
         cap = args.max_calls_per_second
@@ -343,7 +347,7 @@ def main(argv: list[str] | None = None) -> int:
                     proxy.set_latency(0)
                     proxy.clear_rate_limit()
                 result = summarise(scenario, runs, None)
-                rows += build_rows(case, result)
+                rows += build_rows(case, result, len(os.sched_getaffinity(0)))
                 raw[scenario.name] = {
                     key: [
                         {

@@ -45,7 +45,6 @@ from harness import (
     ansible_env,
     load_tool,
     make_args,
-    measure_process,
 )
 from report import Target, markdown_table, seconds, targets_table, times
 from run import cpu_model, git_revision, load_caveat, log, memory_total
@@ -65,8 +64,8 @@ NOTES = [
     "it. A run counts only when it exits 0 and its report.json lists every account audited and every key.",
     "Forks values of one layout run interleaved, round by round (the order rotates each round); the figures are "
     "medians over the rounds. speed-up: the layout's forks-1 median wall time over this row's.",
-    "playbook CPU s: user + system CPU of the ansible-playbook process tree (its forked workers included); moto CPU "
-    "s: the moto_server process; proxy CPU s: the benchmark process, which runs only the proxy while a playbook "
+    "playbook CPU s: user + system CPU of the ansible-playbook process tree (its forked workers included); moto + "
+    "proxy CPU s: the moto_server process's and the benchmark process's, which runs only the proxy while a playbook "
     "runs. All three share the machine's CPUs: *CPU bound s* is their sum over the CPU count, a floor under the "
     "wall time that no forks value can beat on this machine. Real IAM's server time is not on the controller's "
     "CPUs; moto's and the proxy's are here.",
@@ -93,9 +92,8 @@ class OrgRun:
     layout: Layout
     forks: int | None  # None: the plain-boto3 peer
     wall: float
-    playbook_cpu: float
-    moto_cpu: float
-    proxy_cpu: float
+    playbook_cpu: float  # the measured process tree's
+    server_cpu: float  # moto_server's and the proxy's
     calls: dict[str, int]
     error: str | None = None
 
@@ -105,7 +103,7 @@ class OrgRun:
 
     @property
     def cpu_total(self) -> float:
-        return self.playbook_cpu + self.moto_cpu + self.proxy_cpu
+        return self.playbook_cpu + self.server_cpu
 
 
 NON_IAM_ACTIONS = frozenset(
@@ -211,17 +209,6 @@ class OrganizationSeeder:
 # ---------------------------------------------------------------------------------------------
 
 
-def process_cpu(pid: int) -> float:
-    """User + system CPU seconds of process ``pid`` so far (its threads included)."""
-    fields = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8").rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def own_cpu() -> float:
-    usage = os.times()
-    return usage.user + usage.system
-
-
 class OrgBench:
     def __init__(self, args: argparse.Namespace, runner: Runner, moto: Any, proxy: Any, seeder: OrganizationSeeder):
         self.args = args
@@ -231,21 +218,14 @@ class OrgBench:
         self.seeder = seeder
 
     def _measured(self, layout: Layout, forks: int | None, workdir: Path, command: list[str], env: dict) -> OrgRun:
-        self.proxy.reset_calls()
         self.proxy.set_latency(self.args.latency)
-        moto_before, proxy_before = process_cpu(self.moto.pid), own_cpu()
         try:
-            returncode, wall, cpu, _rss = measure_process(command, workdir, env, 3600.0)
+            measured = self.runner.measure(command, workdir, env)
         finally:
             self.proxy.set_latency(0)
-        moto_cpu, proxy_cpu = process_cpu(self.moto.pid) - moto_before, own_cpu() - proxy_before
-        calls: dict[str, int] = {}
-        for call in self.proxy.calls:
-            calls[call.action] = calls.get(call.action, 0) + 1
-        run = OrgRun(layout, forks, wall, cpu, moto_cpu, proxy_cpu, calls)
-        if returncode != 0:
-            tail = (workdir / "stdout.txt").read_text(encoding="utf-8", errors="replace")[-3000:]
-            run.error = f"exit {returncode} (workdir {workdir})\n{tail}"
+        run = OrgRun(layout, forks, measured.wall, measured.cpu, measured.server_cpu, dict(measured.calls))
+        if measured.error is not None:
+            run.error = measured.error
         return run
 
     def audit(self, layout: Layout, names: list[str], forks: int) -> OrgRun:
@@ -357,8 +337,7 @@ def results_table(rows: list[Row], cpus: int) -> str:
                 str(round(row.value("iam_calls"))),
                 f"{row.value('iam_calls') / row.layout.accounts:.0f}",
                 seconds(row.value("playbook_cpu")),
-                seconds(row.value("moto_cpu")),
-                seconds(row.value("proxy_cpu")),
+                seconds(row.value("server_cpu")),
                 seconds(row.value("cpu_total") / cpus),
             ]
         )
@@ -371,8 +350,7 @@ def results_table(rows: list[Row], cpus: int) -> str:
         "IAM calls",
         "per account",
         "playbook CPU s",
-        "moto CPU s",
-        "proxy CPU s",
+        "moto + proxy CPU s",
         f"CPU bound s ({cpus} CPUs)",
     ]
     return markdown_table(header, table)
@@ -510,6 +488,7 @@ def main(argv: list[str] | None = None) -> int:
     layouts_run = layouts(args)
     try:
         runner = Runner(env, workroot, proxy.url, proxy, [])
+        runner.server_pid = moto.pid
         seeder = OrganizationSeeder(moto.url)
         bench = OrgBench(args, runner, moto, proxy, seeder)
         for index, layout in enumerate(layouts_run):
@@ -525,7 +504,7 @@ def main(argv: list[str] | None = None) -> int:
                     runs.append(run)
                     log(
                         f"   round {round_index + 1}, --forks {forks}: {run.wall:.1f} s, {run.iam_calls} IAM calls, "
-                        f"CPU playbook {run.playbook_cpu:.1f} s, moto {run.moto_cpu:.1f} s, proxy {run.proxy_cpu:.1f} s"
+                        f"CPU playbook {run.playbook_cpu:.1f} s, moto + proxy {run.server_cpu:.1f} s"
                         + (f"; FAILED: {run.error}" if run.error else "")
                     )
             if index == 0 and not args.no_floor:

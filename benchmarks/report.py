@@ -51,6 +51,11 @@ class Summary:
         return statistics.median(run.cpu for run in self.runs)
 
     @property
+    def server_cpu(self) -> float:
+        """moto_server's and the proxy's CPU seconds in a run (median)."""
+        return statistics.median(run.server_cpu for run in self.runs)
+
+    @property
     def wall(self) -> float:
         """The median, or the extrapolated full-size estimate when there is one."""
         return self.estimated_wall if self.estimated_wall is not None else self.median
