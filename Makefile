@@ -16,7 +16,7 @@ export COVERAGE_RCFILE := $(CURDIR)/.coveragerc
 export COVERAGE_FILE := $(COVERAGE_DIR)/.coverage
 COVERAGE := $(BIN)/python -m coverage
 
-.PHONY: venv demo test lint format sanity units integration coverage coverage-clean build clean
+.PHONY: venv demo test lint format sanity units integration integration-module-path coverage coverage-clean build clean
 
 $(STAMP): requirements.txt requirements-test.txt requirements-dev.txt requirements-docs.txt
 	$(PYTHON) -m venv $(VENV)
@@ -39,7 +39,8 @@ demo: venv
 # core; -Otarget prints each step's output in one piece when it ends):
 #   1. .venv, beside the compat venvs (compat-venvs, mk/ecosystem.mk): pip, about one core each
 #   2. ansible-test sanity, beside the unit tests and then the lints: one process each (the longest first)
-#   3. the integration tests (as many pytest-xdist workers as cores), 4. coverage, 5. compat-core in the venvs of 1.
+#   3. the integration tests (as many pytest-xdist workers as cores), 4. coverage, 5. compat-core in the venvs of 1
+#      (on ansible-core 2.17 with every task as a module process, on the newest core in-process).
 TEST_JOBS ?= 2
 SUBMAKE := $(MAKE) --no-print-directory
 test:
@@ -66,10 +67,11 @@ units: venv
 	mkdir -p $(COVERAGE_DIR)
 	$(COVERAGE) run -m pytest tests/unit
 
-# The whole suite runs local tasks in-process (the default); the main module suite runs again with every task
-# as a separate module process, the way remote hosts run them. (test_bad_input, test_faults, test_concurrency,
-# test_execution_path and test_secrets cover both paths themselves, under coverage; all suites pass on the module
-# path, but CI time is limited, so the rerun is not measured.)
+# The whole suite runs local tasks in-process (the default). test_bad_input, test_faults, test_concurrency,
+# test_execution_path and test_secrets cover both paths themselves; compat-core runs its suites with every task as a
+# separate module process, the way remote hosts run them, on ansible-core 2.17 (COMPAT_MODULE_PATH_TARGETS), and
+# integration-module-path runs the main module suites so on this venv's ansible-core. All suites pass on the module
+# path; CI time is limited.
 MODULE_PATH_SUITES := tests/integration/test_iam_access_key.py tests/integration/test_execution_path.py
 # pytest-xdist workers (each starts its own moto server); the tests are independent of each other. loadgroup keeps
 # the tests of an xdist_group (test_bad_input.py, which runs its playbooks once in a module fixture) on one worker.
@@ -83,6 +85,8 @@ COVERAGE_ON_IMPORT := KEYGUARD_COVERAGE_START=$(COVERAGE_RCFILE) PYTHONPATH=$(CU
 integration: venv
 	mkdir -p $(COVERAGE_DIR)
 	$(COVERAGE_ON_IMPORT) $(BIN)/python -m pytest $(PYTEST_XDIST) tests/integration
+
+integration-module-path: venv
 	KEYGUARD_TEST_EXECUTION=module $(BIN)/python -m pytest $(PYTEST_XDIST) $(MODULE_PATH_SUITES)
 
 coverage: venv

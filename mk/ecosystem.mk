@@ -58,5 +58,8 @@ COMPAT_INSTALL ?=
 compat-venvs:
 	tools/compat.sh --prepare $(COMPAT_ARGS)
 
+# compat and compat-core run the 2.17 target with every local task as a module process (the oldest core, where the
+# module path differs most), the newest in-process; .venv's 2.19 runs both paths through the suites that test both.
+export COMPAT_MODULE_PATH_TARGETS ?= 2.17
 compat-core:
 	tools/compat.sh $(COMPAT_INSTALL) $(COMPAT_ARGS) -- $(PYTEST_XDIST) $(COMPAT_CORE_TESTS)

@@ -21,6 +21,9 @@
 #   --no-install  run pytest in the venvs as they are (made by --prepare earlier in the same make run);
 #                 a target whose venv is missing or broken is installed as usual
 #
+# Targets named in $COMPAT_MODULE_PATH_TARGETS (e.g. "2.17") run every local task as a separate module
+# process (KEYGUARD_TEST_EXECUTION=module, the way remote hosts run them); the others in-process, the default.
+#
 # Python interpreters: $COMPAT_PYTHON311 / $COMPAT_PYTHON312 if set, else the first candidate that
 # really runs that version: python3.X on PATH, $(pyenv root)/versions/3.X.*/bin/python3.X (newest
 # first), /usr/bin/python3.X, /usr/local/bin/python3.X. pyenv shims of non-active versions exist but
@@ -105,7 +108,7 @@ print(getattr(sys, '_base_executable', None) or sys.executable)"
 # --- one target ---------------------------------------------------------------------------------
 test_requirements=$repo/requirements-test.txt
 
-declare -A result_status result_core result_python result_seconds
+declare -A result_status result_core result_python result_seconds result_path
 run_target() {
     local target=$1 python ansible_spec version venv started elapsed core
     case $target in
@@ -169,7 +172,10 @@ PY
         result_seconds[$target]=$((SECONDS - started))
         return 0
     fi
-    log "$target: ansible-core $core on $("$venv/bin/python" -c 'import platform; print(platform.python_version())'); running pytest"
+    local path=in-process
+    [[ " ${COMPAT_MODULE_PATH_TARGETS:-} " == *" $target "* ]] && path="module path"
+    result_path[$target]=$path
+    log "$target: ansible-core $core on $("$venv/bin/python" -c 'import platform; print(platform.python_version())'); running pytest ($path)"
 
     local status=0
     (
@@ -179,6 +185,9 @@ PY
         PATH=$venv/bin:$PATH
         export PATH
         unset VIRTUAL_ENV PYTHONPATH
+        if [[ " ${COMPAT_MODULE_PATH_TARGETS:-} " == *" $target "* ]]; then
+            export KEYGUARD_TEST_EXECUTION=module
+        fi
         "$venv/bin/python" -m pytest -p no:cacheprovider "${pytest_args[@]}"
     ) || status=$?
     elapsed=$((SECONDS - started))
@@ -198,10 +207,10 @@ done
 # --- summary --------------------------------------------------------------------------------------
 failed=0
 printf '\ncompatibility summary (ansible-core 2.19 on python3.11 is tested by make units/integration in .venv)\n'
-printf '%-7s %-14s %-6s %-40s %s\n' target ansible-core secs python result
+printf '%-7s %-14s %-6s %-40s %-12s %s\n' target ansible-core secs python tasks result
 for target in "${targets[@]}"; do
-    printf '%-7s %-14s %-6s %-40s %s\n' "$target" "${result_core[$target]}" "${result_seconds[$target]}" \
-        "${result_python[$target]}" "${result_status[$target]}"
+    printf '%-7s %-14s %-6s %-40s %-12s %s\n' "$target" "${result_core[$target]}" "${result_seconds[$target]}" \
+        "${result_python[$target]}" "${result_path[$target]:--}" "${result_status[$target]}"
     [[ ${result_status[$target]} == passed || ${result_status[$target]} == prepared ||
         ${result_status[$target]} == SKIPPED* ]] || failed=1
 done

@@ -28,7 +28,8 @@ INFO_MODULE = "keyguard.aws.iam_access_key_info"
 IN_PROCESS_ENV = "KEYGUARD_AWS_IN_PROCESS"
 # The two ways a local task runs: the action plugin runs the module's code in the controller's worker process
 # (default), or, with KEYGUARD_AWS_IN_PROCESS=0, Ansible runs the module as usual (AnsiballZ, a Python process).
-PATHS = {"in-process": {}, "module": {IN_PROCESS_ENV: "0"}}
+# Each row names its path, whatever the suite's default (KEYGUARD_TEST_EXECUTION=module sets "0" for every task).
+PATHS = {"in-process": {IN_PROCESS_ENV: "1"}, "module": {IN_PROCESS_ENV: "0"}}
 
 
 Fault = iam_proxy.Fault
