@@ -91,6 +91,7 @@ class Layout:
 class OrgRun:
     layout: Layout
     forks: int | None  # None: the plain-boto3 peer
+    max_workers: int | None  # None: the module's default
     wall: float
     playbook_cpu: float  # the measured process tree's
     server_cpu: float  # moto_server's and the proxy's
@@ -122,6 +123,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--users", default="100,200", help="users an account; the first is the base layout's")
     parser.add_argument("--forks", default="1,5,10", help="--forks values (1 is always run: the speed-ups' base)")
     parser.add_argument("--latency", type=float, default=0.05, help="seconds added to each call")
+    parser.add_argument(
+        "--sequential-workers",
+        type=int,
+        default=1,
+        help="also run the base layout with audit_max_workers N (default 1: one IAM call at a time in an account, "
+        "so latency, not CPU, is most of an account's time); 0: skip",
+    )
     parser.add_argument("--repeats", type=int, default=2, help="rounds on the base layout")
     parser.add_argument("--growth-repeats", type=int, default=1, help="rounds on each grown layout")
     parser.add_argument("--no-floor", action="store_true", help="skip the plain-boto3 peer")
@@ -152,8 +160,9 @@ def layouts(args: argparse.Namespace) -> list[Layout]:
 class OrganizationSeeder:
     """Creates the organization once, then member accounts with users and keys, in moto, with boto3."""
 
-    def __init__(self, moto_url: str, workers: int = 16) -> None:
-        self.moto_url = moto_url
+    def __init__(self, moto: Any, workers: int = 16) -> None:
+        self.moto = moto
+        self.moto_url = moto.url
         self.workers = workers
         self.session = boto3.session.Session(region_name=REGION)
         self.config = botocore.config.Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=32)
@@ -191,17 +200,25 @@ class OrganizationSeeder:
         return names
 
     def seed_account(self, account_id: str, users: int) -> None:
+        """Users with two keys each, the second made a day after the first (moto's clock moves), as a rotation
+        would: keys of one user made in the same second cannot be told apart in the credential report, and the
+        report then looks each of them up (IAM users' keys are rarely made in the same second)."""
         iam = self.account_iam(account_id)
+        names = [f"user-{index:04d}" for index in range(users)]
 
-        def user_with_keys(index: int) -> None:
-            user_name = f"user-{index:04d}"
-            iam.create_user(UserName=user_name)
-            keys = [iam.create_access_key(UserName=user_name)["AccessKey"] for _key in range(KEYS_PER_USER)]
+        def user_with_first_key(index: int) -> None:
+            iam.create_user(UserName=names[index])
+            key = iam.create_access_key(UserName=names[index])["AccessKey"]
             if index % USED_EVERY == 0:  # a call signed with the key: IAM records its last use
-                self.client("iam", keys[0]).get_user()
+                self.client("iam", key).get_user()
+
+        def second_key(index: int) -> None:
+            iam.create_access_key(UserName=names[index])
 
         with concurrent.futures.ThreadPoolExecutor(max_workers=self.workers) as pool:
-            list(pool.map(user_with_keys, range(users)))
+            list(pool.map(user_with_first_key, range(users)))
+            self.moto.advance(days=1)
+            list(pool.map(second_key, range(users)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -217,20 +234,23 @@ class OrgBench:
         self.proxy = proxy
         self.seeder = seeder
 
-    def _measured(self, layout: Layout, forks: int | None, workdir: Path, command: list[str], env: dict) -> OrgRun:
+    def _measured(
+        self, layout: Layout, forks: int | None, max_workers: int | None, workdir: Path, command: list[str], env: dict
+    ) -> OrgRun:
         self.proxy.set_latency(self.args.latency)
         try:
             measured = self.runner.measure(command, workdir, env)
         finally:
             self.proxy.set_latency(0)
-        run = OrgRun(layout, forks, measured.wall, measured.cpu, measured.server_cpu, dict(measured.calls))
+        run = OrgRun(layout, forks, max_workers, measured.wall, measured.cpu, measured.server_cpu, dict(measured.calls))
         if measured.error is not None:
             run.error = measured.error
         return run
 
-    def audit(self, layout: Layout, names: list[str], forks: int) -> OrgRun:
+    def audit(self, layout: Layout, names: list[str], forks: int, max_workers: int | None = None) -> OrgRun:
         ansible_env.ensure_collection_link()
-        workdir = self.runner.new_workdir(f"audit-{layout.accounts}x{layout.users}-forks{forks}")
+        workers = f"-w{max_workers}" if max_workers else ""
+        workdir = self.runner.new_workdir(f"audit-{layout.accounts}x{layout.users}-forks{forks}{workers}")
         inventory = workdir / "org.aws_accounts.yml"
         inventory.write_text(
             yaml.safe_dump({"plugin": "keyguard.aws.aws_accounts", "include_accounts": names}), encoding="utf-8"
@@ -246,9 +266,11 @@ class OrgBench:
             "-e",
             f"audit_report_dir={report_dir}",
         ]
+        if max_workers:
+            command += ["-e", f"audit_max_workers={max_workers}"]
         env = self.runner.environment(workdir)
         env["ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED"] = "True"
-        run = self._measured(layout, forks, workdir, command, env)
+        run = self._measured(layout, forks, max_workers, workdir, command, env)
         if run.error is None:
             run.error = report_problem(report_dir / "report.json", layout)
         if run.error is None and not self.args.keep_workdirs:
@@ -259,7 +281,7 @@ class OrgBench:
         workdir = self.runner.new_workdir(f"floor-{layout.accounts}x{layout.users}")
         account_ids = [self.seeder.accounts[name] for name in names]
         command = [str(self.runner.env.python), str(FLOOR_SCRIPT), self.proxy.url, ROLE, *account_ids]
-        run = self._measured(layout, None, workdir, command, self.runner.environment(workdir))
+        run = self._measured(layout, None, None, workdir, command, self.runner.environment(workdir))
         if run.error is None:
             output = json.loads((workdir / "stdout.txt").read_text(encoding="utf-8"))
             expected = {"accounts": layout.accounts, "users": layout.accounts * layout.users}
@@ -300,6 +322,7 @@ def median(values: list[float]) -> float:
 class Row:
     layout: Layout
     forks: int | None
+    max_workers: int | None
     runs: list[OrgRun]
 
     def value(self, name: str) -> float:
@@ -307,25 +330,29 @@ class Row:
 
     @property
     def label(self) -> str:
-        return "plain boto3, accounts in sequence" if self.forks is None else f"keyguard.aws, --forks {self.forks}"
+        if self.forks is None:
+            return "plain boto3, accounts in sequence"
+        workers = f", audit_max_workers {self.max_workers}" if self.max_workers else ""
+        return f"keyguard.aws, --forks {self.forks}{workers}"
 
 
 def build_rows(runs: list[OrgRun]) -> list[Row]:
     rows: dict[tuple[Layout, int | None], Row] = {}
     for run in runs:
         if run.error is None:
-            rows.setdefault((run.layout, run.forks), Row(run.layout, run.forks, [])).runs.append(run)
+            key = (run.layout, run.forks, run.max_workers)
+            rows.setdefault(key, Row(run.layout, run.forks, run.max_workers, [])).runs.append(run)
     return list(rows.values())
 
 
-def find(rows: list[Row], layout: Layout, forks: int | None) -> Row | None:
-    return next((row for row in rows if row.layout == layout and row.forks == forks), None)
+def find(rows: list[Row], layout: Layout, forks: int | None, max_workers: int | None = None) -> Row | None:
+    return next((row for row in rows if (row.layout, row.forks, row.max_workers) == (layout, forks, max_workers)), None)
 
 
 def results_table(rows: list[Row], cpus: int) -> str:
     table = []
     for row in rows:
-        first = find(rows, row.layout, 1)
+        first = find(rows, row.layout, 1, row.max_workers)
         speedup = first.value("wall") / row.value("wall") if first and row.forks is not None else None
         table.append(
             [
@@ -357,20 +384,25 @@ def results_table(rows: list[Row], cpus: int) -> str:
 
 
 def build_targets(rows: list[Row], base: Layout, forks: list[int], cpus: int) -> list[Target]:
+    """The issue's target on the module's defaults; the same ratio with each audit_max_workers variant, informative."""
     found: list[Target] = []
-    first, last = find(rows, base, 1), find(rows, base, max(forks))
-    if first and last and last.forks != 1:
+    for max_workers in sorted({row.max_workers for row in rows if row.forks}, key=lambda value: value or 0):
+        first, last = find(rows, base, 1, max_workers), find(rows, base, max(forks), max_workers)
+        if not (first and last and last.forks != 1):
+            continue
         speedup = first.value("wall") / last.value("wall")
         bound = last.value("cpu_total") / cpus
         found.append(
             Target(
-                f"{base.label}: --forks {last.forks} against --forks 1",
+                f"{base.label}: --forks {last.forks} against --forks 1"
+                + (f", audit_max_workers {max_workers}" if max_workers else ""),
                 f">= {FORKS_TARGET:g}x faster",
                 times(speedup),
                 speedup >= FORKS_TARGET,
                 f"{first.value('wall'):.1f} s / {last.value('wall'):.1f} s; at --forks {last.forks} the three "
                 f"processes used {last.value('cpu_total'):.1f} CPU s, {bound:.1f} s on {cpus} CPUs "
                 f"({first.value('wall') / bound:.1f}x at most from forks on this machine)",
+                informative=max_workers is not None,
             )
         )
     return found
@@ -380,7 +412,7 @@ def growth_lines(rows: list[Row], base: Layout, layouts_run: list[Layout]) -> li
     lines = []
     for layout in layouts_run[1:]:
         for row in rows:
-            if row.layout != layout or row.forks is None:
+            if row.layout != layout or row.forks is None or row.max_workers:
                 continue
             before = find(rows, base, row.forks)
             if before is None:
@@ -431,7 +463,11 @@ def render(args, rows, failures, layouts_run, meta, caveats, cpus) -> str:
         parts += ["## Beside a plain boto3 script", "", *peer, ""]
     if failures:
         parts += ["## Runs that failed (not counted)", ""]
-        parts += [f"- {run.layout.label}, forks {run.forks}: {run.error.splitlines()[0]}" for run in failures]
+        parts += [
+            f"- {run.layout.label}, forks {run.forks}, max_workers {run.max_workers or 'default'}: "
+            f"{run.error.splitlines()[0]}"
+            for run in failures
+        ]
         parts += [""]
     parts += ["## How this is measured", "", *[f"- {note}" for note in NOTES], ""]
     return "\n".join(parts)
@@ -489,7 +525,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         runner = Runner(env, workroot, proxy.url, proxy, [])
         runner.server_pid = moto.pid
-        seeder = OrganizationSeeder(moto.url)
+        seeder = OrganizationSeeder(moto)
         bench = OrgBench(args, runner, moto, proxy, seeder)
         for index, layout in enumerate(layouts_run):
             log(f"== {layout.label}: seeding")
@@ -497,15 +533,19 @@ def main(argv: list[str] | None = None) -> int:
             names = seeder.accounts_with_users(f"u{layout.users}", layout.accounts, layout.users)
             log(f"   seeded in {time.monotonic() - seeded:.0f} s")
             rounds = args.repeats if index == 0 else args.growth_repeats
+            variants = [(forks, None) for forks in args.forks]
+            if index == 0 and args.sequential_workers:
+                variants += [(forks, args.sequential_workers) for forks in args.forks]
             for round_index in range(rounds):
-                shift = round_index % len(args.forks)
-                for forks in args.forks[shift:] + args.forks[:shift]:
-                    run = bench.audit(layout, names, forks)
+                shift = round_index % len(variants)
+                for forks, max_workers in variants[shift:] + variants[:shift]:
+                    run = bench.audit(layout, names, forks, max_workers)
                     runs.append(run)
                     log(
-                        f"   round {round_index + 1}, --forks {forks}: {run.wall:.1f} s, {run.iam_calls} IAM calls, "
-                        f"CPU playbook {run.playbook_cpu:.1f} s, moto + proxy {run.server_cpu:.1f} s"
-                        + (f"; FAILED: {run.error}" if run.error else "")
+                        f"   round {round_index + 1}, --forks {forks}"
+                        + (f", audit_max_workers {max_workers}" if max_workers else "")
+                        + f": {run.wall:.1f} s, {run.iam_calls} IAM calls, CPU playbook {run.playbook_cpu:.1f} s, "
+                        f"moto + proxy {run.server_cpu:.1f} s" + (f"; FAILED: {run.error}" if run.error else "")
                     )
             if index == 0 and not args.no_floor:
                 run = bench.floor(layout, names)

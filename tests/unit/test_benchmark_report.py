@@ -326,16 +326,21 @@ def test_organization_forks_target_and_cpu_bound() -> None:
     organization = benchmark_module("organization")
     layout = organization.Layout(20, 100)
 
-    def run(forks, wall, cpu=(10.0, 8.0), error=None):
+    def run(forks, wall, cpu=(10.0, 8.0), error=None, max_workers=None):
         calls = {"ListAccessKeys": 2000, "AssumeRole": 20, "ListAccountsForParent": 1}
-        return organization.OrgRun(layout, forks, wall, *cpu, calls, error)
+        return organization.OrgRun(layout, forks, max_workers, wall, *cpu, calls, error)
 
     runs = [run(1, 100.0), run(1, 120.0), run(10, 25.0), run(10, 26.0), run(10, 1.0, error="exit 2")]
     rows = organization.build_rows(runs)
-    assert [(row.forks, len(row.runs)) for row in rows] == [(1, 2), (10, 2)]
+    assert [(row.forks, row.max_workers, len(row.runs)) for row in rows] == [(1, None, 2), (10, None, 2)]
     assert rows[0].value("iam_calls") == 2000  # without STS and Organizations
     (target,) = organization.build_targets(rows, layout, [1, 10], cpus=2)
     assert target.passed is True and target.measured == "4.31x"  # 110 s / 25.5 s
     assert "18.0 CPU s, 9.0 s on 2 CPUs" in target.detail
     (target,) = organization.build_targets(organization.build_rows([*runs[:2], run(10, 40.0)]), layout, [1, 10], 2)
     assert target.passed is False and target.measured == "2.75x"
+    # With one call at a time in an account: the same ratio, informative, beside the target.
+    sequential = [run(1, 200.0, max_workers=1), run(10, 25.0, max_workers=1)]
+    found = organization.build_targets(organization.build_rows(runs[:4] + sequential), layout, [1, 10], 2)
+    assert [(target.verdict, target.measured) for target in found] == [("PASS", "4.31x"), ("info", "8.00x")]
+    assert "audit_max_workers 1" in found[1].name
