@@ -71,7 +71,7 @@ options:
       - Requests are retried up to 10 times in botocore's C(standard) retry mode unless O(aws_config) sets
         C(retries), so throttling slows the report down instead of failing it. Under sustained throttling,
         botocore's C(adaptive) retry mode (set in O(aws_config)) also slows the client's own request rate.
-      - The default comes from a measurement with 50 ms added to every call (C(make bench-latency)): a report of
+      - The default comes from a measurement with 50 ms added to every call (C(make bench-latency)). A report of
         1600 users took 13.5 s with 8, 8.7 s with 16, 8.1 s with 32 and 9.3 s with 64. Beyond 16 the controller's
         CPU, not the latency, bounds it, and more calls at once only meet IAM's rate limit sooner.
     type: int
