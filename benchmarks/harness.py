@@ -77,6 +77,11 @@ class PythonEnv:
         )
         return completed.stdout.strip() if completed.returncode == 0 else ""
 
+    @classmethod
+    def from_argument(cls, path: Path) -> PythonEnv:
+        """The venv a benchmark's --ansible-venv names (relative to the checkout)."""
+        return cls(path.resolve() if path.is_absolute() else REPO_ROOT / path)
+
     def purelib(self) -> Path:
         return Path(
             self.query("import sysconfig; print(sysconfig.get_paths()['purelib'])") or sysconfig.get_paths()["purelib"]
@@ -290,3 +295,8 @@ def make_args(argv: list[str]) -> list[str]:
         elif not arg.startswith(("--ansible-venv=", "--write-results=")):
             extra.append(arg)
     return extra
+
+
+def stop_on_sigterm(signum: int, frame: Any) -> None:
+    """A SIGTERM handler: exit through SystemExit, so the scripts' finally blocks stop moto and the proxy."""
+    raise SystemExit(128 + signum)

@@ -18,7 +18,6 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import shutil
 import signal
 import subprocess
@@ -28,10 +27,19 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness import REPO_ROOT, PythonEnv, Runner, load_tool, make_args
+from harness import REPO_ROOT, PythonEnv, Runner, load_tool, stop_on_sigterm
 from latency_report import BenchVariant, Case, build_rows, render, targets
 from report import summarise, targets_table
-from run import Context, cpu_model, git_revision, grow_account, load_caveat, log, memory_total, run_scenario
+from run import (
+    Context,
+    git_revision,
+    grow_account,
+    load_caveat,
+    log,
+    machine_description,
+    rerun_command,
+    run_scenario,
+)
 from scenarios import DEBUG_VARIANT, Scenario, expect_floor_keys, expect_keys, theirs
 from seed import Seeder
 
@@ -264,14 +272,10 @@ def metadata(args: argparse.Namespace, env: PythonEnv, started: datetime.datetim
         versions += (
             f", amazon.aws {amazon} (from the ansible {env.version_of('ansible')} package, in {args.ansible_venv})"
         )
-    command = "make bench-latency"
-    extra = make_args(args.argv)
-    if extra:
-        command += f' BENCH_LATENCY_ARGS="{" ".join(extra)}"'
+    command = rerun_command("bench-latency", "BENCH_LATENCY_ARGS", args.argv)
     return {
         "date": started.strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": f"{len(os.sched_getaffinity(0))} CPUs ({cpu_model()}), {memory_total()} memory, "
-        f"{platform.system()} {platform.release()}, load average at start {', '.join(f'{x:.2f}' for x in load)}",
+        "machine": machine_description(load),
         "versions": versions,
         "keyguard.aws": f"checkout {git_revision()}",
         "settings": f"sizes {', '.join(map(str, args.sizes))}; (a) {args.latency * 1000:g} ms a call, max_workers "
@@ -284,16 +288,12 @@ def metadata(args: argparse.Namespace, env: PythonEnv, started: datetime.datetim
     }
 
 
-def stop_on_sigterm(signum: int, frame: Any) -> None:
-    raise SystemExit(128 + signum)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     args.argv = list(argv if argv is not None else sys.argv[1:])
     args.keep_workdirs = bool(args.keep_workdirs)
     signal.signal(signal.SIGTERM, stop_on_sigterm)
-    env = PythonEnv(args.ansible_venv.resolve() if args.ansible_venv.is_absolute() else REPO_ROOT / args.ansible_venv)
+    env = PythonEnv.from_argument(args.ansible_venv)
     if not (env.bin_dir / "ansible-playbook").exists():
         raise SystemExit(f"no ansible-playbook in {env.bin_dir}; run `make bench-venv`")
     compare = not args.no_theirs

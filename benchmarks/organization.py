@@ -22,7 +22,6 @@ import dataclasses
 import datetime
 import json
 import os
-import platform
 import shutil
 import signal
 import statistics
@@ -44,10 +43,10 @@ from harness import (
     Runner,
     ansible_env,
     load_tool,
-    make_args,
+    stop_on_sigterm,
 )
 from report import Target, markdown_table, seconds, targets_table, times
-from run import cpu_model, git_revision, load_caveat, log, memory_total
+from run import git_revision, load_caveat, log, machine_description, rerun_command
 
 OUTPUT_DIR = REPO_ROOT / "benchmarks" / "output"
 PLAYBOOK = REPO_ROOT / "playbooks" / "audit_organization.yml"
@@ -481,14 +480,10 @@ def render(args, rows, failures, layouts_run, meta, caveats, cpus) -> str:
 def metadata(args, env: PythonEnv, started: datetime.datetime, elapsed: float, load, cpus: int) -> dict[str, str]:
     import moto
 
-    command = "make bench-org"
-    extra = make_args(args.argv)
-    if extra:
-        command += f' BENCH_ORG_ARGS="{" ".join(extra)}"'
+    command = rerun_command("bench-org", "BENCH_ORG_ARGS", args.argv)
     return {
         "date": started.strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": f"{cpus} CPUs ({cpu_model()}), {memory_total()} memory, {platform.system()} "
-        f"{platform.release()}, load average at start {', '.join(f'{x:.2f}' for x in load)}",
+        "machine": machine_description(load),
         "versions": f"Python {env.query('import platform; print(platform.python_version())')}, ansible-core "
         f"{env.version_of('ansible-core')}, botocore {env.version_of('botocore')}, moto {moto.__version__}",
         "keyguard.aws": f"checkout {git_revision()}",
@@ -501,15 +496,11 @@ def metadata(args, env: PythonEnv, started: datetime.datetime, elapsed: float, l
     }
 
 
-def stop_on_sigterm(signum: int, frame: Any) -> None:
-    raise SystemExit(128 + signum)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     args.argv = list(argv if argv is not None else sys.argv[1:])
     signal.signal(signal.SIGTERM, stop_on_sigterm)
-    env = PythonEnv(args.ansible_venv.resolve() if args.ansible_venv.is_absolute() else REPO_ROOT / args.ansible_venv)
+    env = PythonEnv.from_argument(args.ansible_venv)
     if not (env.bin_dir / "ansible-playbook").exists():
         raise SystemExit(f"no ansible-playbook in {env.bin_dir}")
     cpus = len(os.sched_getaffinity(0))

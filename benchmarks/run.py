@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness import REPO_ROOT, Measurement, PythonEnv, Runner, load_tool
+from harness import REPO_ROOT, Measurement, PythonEnv, Runner, load_tool, make_args, stop_on_sigterm
 from report import ScenarioResult, Target, check_targets, render, scenario_table, summarise, targets_table
 from scenarios import (
     ACCOUNT_SIZES,
@@ -313,6 +313,20 @@ def load_caveat(load_at_start: tuple[float, float, float]) -> list[str]:
     ]
 
 
+def machine_description(load_at_start: tuple[float, float, float]) -> str:
+    """The "machine" line of a benchmark report: CPUs, memory, kernel and the load when the run started."""
+    return (
+        f"{len(os.sched_getaffinity(0))} CPUs ({cpu_model()}), {memory_total()} memory, {platform.system()} "
+        f"{platform.release()}, load average at start {', '.join(f'{x:.2f}' for x in load_at_start)}"
+    )
+
+
+def rerun_command(target: str, variable: str, argv: list[str]) -> str:
+    """The make command that repeats a run: the target, and the caller's own options in its *_ARGS variable."""
+    extra = make_args(argv)
+    return f'make {target} {variable}="{" ".join(extra)}"' if extra else f"make {target}"
+
+
 def metadata(
     args: argparse.Namespace,
     env: PythonEnv,
@@ -323,11 +337,9 @@ def metadata(
     import botocore
     import moto
 
-    load = ", ".join(f"{value:.2f}" for value in load_at_start)
     meta = {
         "date": started.strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": f"{len(os.sched_getaffinity(0))} CPUs ({cpu_model()}), {memory_total()} memory, "
-        f"{platform.system()} {platform.release()}, load average at start {load}",
+        "machine": machine_description(load_at_start),
         "versions": (
             f"Python {env.query('import platform; print(platform.python_version())')}, "
             f"ansible-core {env.version_of('ansible-core')}, botocore {env.version_of('botocore')}, "
@@ -348,14 +360,10 @@ def metadata(
     return meta
 
 
-def stop_on_sigterm(signum: int, frame: Any) -> None:
-    raise SystemExit(128 + signum)  # unwinds through the finally blocks that stop moto and the proxy
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, stop_on_sigterm)
-    env = PythonEnv(args.ansible_venv.resolve() if args.ansible_venv.is_absolute() else REPO_ROOT / args.ansible_venv)
+    env = PythonEnv.from_argument(args.ansible_venv)
     if not (env.bin_dir / "ansible-playbook").exists():
         raise SystemExit(f"no ansible-playbook in {env.bin_dir}; run `make venv` (or `make bench-venv`)")
     extra_collections: list[Path] = []

@@ -296,9 +296,13 @@ def benchmark_module(name: str) -> ModuleType:
 
 
 def test_make_args_keep_only_the_callers_options() -> None:
-    latency = benchmark_module("latency")
+    harness, run = benchmark_module("harness"), benchmark_module("run")
     argv = ["--ansible-venv", ".build/bench-venv", "--write-results", "x.md", "--sizes", "400", "--ansible-venv=v"]
-    assert latency.make_args(argv) == ["--sizes", "400"]
+    assert harness.make_args(argv) == ["--sizes", "400"]
+    assert run.rerun_command("bench-latency", "BENCH_LATENCY_ARGS", argv) == (
+        'make bench-latency BENCH_LATENCY_ARGS="--sizes 400"'
+    )
+    assert run.rerun_command("bench-org", "BENCH_ORG_ARGS", argv[:4]) == "make bench-org"
 
 
 def test_organization_layouts_grow_one_dimension_at_a_time() -> None:
