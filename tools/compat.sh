@@ -185,7 +185,7 @@ PY
         PATH=$venv/bin:$PATH
         export PATH
         unset VIRTUAL_ENV PYTHONPATH
-        if [[ " ${COMPAT_MODULE_PATH_TARGETS:-} " == *" $target "* ]]; then
+        if [[ $path == "module path" ]]; then
             export KEYGUARD_TEST_EXECUTION=module
         fi
         "$venv/bin/python" -m pytest -p no:cacheprovider "${pytest_args[@]}"

@@ -127,7 +127,8 @@ def start_moto_server(workdir: Path, start_time: str | None = None, exit_with_pa
     if start_time:
         command += ["--start-time", start_time]
     started = time.monotonic()
-    # The server is test equipment: coverage (which `make` turns on for every Python subprocess) would only slow it.
+    # The server is test equipment: coverage (which `make` asks of every Python subprocess, from its start or from its
+    # first load of our plugins through PYTHONPATH's sitecustomize) would only slow it.
     env = {
         name: value
         for name, value in os.environ.items()
