@@ -30,7 +30,8 @@ from ansible_collections.keyguard.aws.plugins.module_utils._key_types import (
     unless_placeholder,
 )
 
-# Seconds to wait between GenerateCredentialReport polls; the call budget allows this many polls.
+# When to poll GenerateCredentialReport again, in seconds after the report was requested: 0.5 s, then 1 s and 2 s
+# more. The call budget allows this many polls.
 CREDENTIAL_REPORT_POLL_DELAYS = (0.5, 1.0, 2.0)
 SLOTS = ("1", "2")
 
@@ -41,13 +42,37 @@ class CredentialReport:
     generated_at: datetime.datetime | None = None  # IAM's GeneratedTime (moto's is a fixed date in 2015)
 
 
-def read_credential_report(client: t.Any) -> CredentialReport:
-    """The IAM credential report, generating one if needed (IAM reuses a report up to 4 hours old)."""
-    state = call(client, "GenerateCredentialReport").get("State")
+@dataclasses.dataclass(frozen=True)
+class RequestedReport:
+    state: str | None  # GenerateCredentialReport's answer: STARTED, INPROGRESS or COMPLETE
+    requested_at: float  # time.monotonic() of that call
+    error: AwsError | None = None  # the call failed (e.g. AccessDenied); read_credential_report raises it
+
+
+def request_credential_report(client: t.Any) -> RequestedReport:
+    """Ask IAM for a credential report (it reuses one up to 4 hours old). IAM generates it while the caller goes
+    on with other calls; read_credential_report then waits only for what is left. Does not raise: a failed
+    request is raised when the report is read."""
+    try:
+        state = call(client, "GenerateCredentialReport").get("State")
+    except AwsError as exc:
+        return RequestedReport(None, time.monotonic(), exc)
+    return RequestedReport(state, time.monotonic())
+
+
+def read_credential_report(client: t.Any, requested: RequestedReport | None = None) -> CredentialReport:
+    """The IAM credential report ``requested`` earlier (or now), polled at CREDENTIAL_REPORT_POLL_DELAYS."""
+    requested = requested or request_credential_report(client)
+    if requested.error is not None:
+        raise requested.error
+    state, poll_at = requested.state, requested.requested_at
     for delay in CREDENTIAL_REPORT_POLL_DELAYS:
         if state == "COMPLETE":
             break
-        time.sleep(delay)
+        poll_at += delay
+        wait = poll_at - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
         state = call(client, "GenerateCredentialReport").get("State")
     if state != "COMPLETE":
         raise AwsError("the IAM credential report is still being generated")

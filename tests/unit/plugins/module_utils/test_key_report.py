@@ -30,7 +30,9 @@ from ansible_collections.keyguard.aws.plugins.module_utils._aws import AwsError,
 from ansible_collections.keyguard.aws.plugins.module_utils._credential_report import (
     CREDENTIAL_REPORT_POLL_DELAYS,
     CredentialReport,
+    RequestedReport,
     read_credential_report,
+    request_credential_report,
 )
 from ansible_collections.keyguard.aws.plugins.module_utils._credential_report import (
     match_credential_report as match_report,
@@ -535,12 +537,39 @@ REPORT_CSV = (
 GENERATED = datetime.datetime(2026, 2, 28, 23, 0, 0, tzinfo=UTC)
 
 
+class PollClock:
+    """time.monotonic and time.sleep for the polling: time passes only when it sleeps, or when a test moves it."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(round(seconds, 6))
+        self.now += seconds
+
+
+def install_poll_clock(monkeypatch: pytest.MonkeyPatch) -> PollClock:
+    """A PollClock in place of the time module's; install it after any freeze_time block (which restores time's
+    functions when it ends)."""
+    clock = PollClock()
+    monkeypatch.setattr(_credential_report.time, "sleep", clock.sleep)
+    monkeypatch.setattr(_credential_report.time, "monotonic", clock.monotonic)
+    return clock
+
+
 @pytest.fixture
-def slept(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+def poll_clock(monkeypatch: pytest.MonkeyPatch) -> PollClock:
+    return install_poll_clock(monkeypatch)
+
+
+@pytest.fixture
+def slept(poll_clock: PollClock) -> list[float]:
     """The delays the credential report polling waited (it waits for nothing)."""
-    delays: list[float] = []
-    monkeypatch.setattr(_credential_report.time, "sleep", delays.append)
-    return delays
+    return poll_clock.slept
 
 
 def stubbed_report_client(states: list[str], content: bytes = REPORT_CSV.encode()) -> tuple[t.Any, Stubber]:
@@ -586,6 +615,41 @@ def test_read_credential_report_polls(states: list[str], sleeps: list[float], sl
     assert read_credential_report(client) == CredentialReport(EXPECTED_ROWS, GENERATED)
     assert slept == sleeps
     stubber.assert_no_pending_responses()  # every GenerateCredentialReport, then one GetCredentialReport
+
+
+@pytest.mark.parametrize(
+    ("states", "elapsed", "sleeps"),
+    [
+        (["COMPLETE"], 0.4, []),  # ready when requested: no further GenerateCredentialReport
+        (["STARTED", "COMPLETE"], 0.4, [0.1]),  # polled 0.5 s after the request, not 0.5 s after the read began
+        (["STARTED", "COMPLETE"], 0.7, []),
+        (["STARTED", "INPROGRESS", "COMPLETE"], 0.7, [0.8]),  # the second poll 1.5 s after the request
+    ],
+)
+def test_read_credential_report_counts_the_time_since_it_was_requested(
+    states: list[str], elapsed: float, sleeps: list[float], poll_clock: PollClock
+) -> None:
+    client, stubber = stubbed_report_client(states)
+    requested = request_credential_report(client)
+    assert requested == RequestedReport(states[0], 1000.0)
+    poll_clock.now += elapsed  # the caller lists the keys meanwhile
+    assert read_credential_report(client, requested) == CredentialReport(EXPECTED_ROWS, GENERATED)
+    assert poll_clock.slept == sleeps
+    stubber.assert_no_pending_responses()
+
+
+def test_a_refused_request_is_raised_when_the_report_is_read(slept: list[float]) -> None:
+    client = aws_client("iam", access_key="AKIAEXAMPLE", secret_key="not-a-secret", region="us-east-1")
+    stubber = Stubber(client)
+    stubber.add_client_error("generate_credential_report", "AccessDenied", "not allowed", 403)
+    stubber.activate()
+    requested = request_credential_report(client)  # does not raise: the caller goes on listing keys
+    assert requested.state is None and requested.error is not None
+    with pytest.raises(AwsError) as error:
+        read_credential_report(client, requested)
+    assert error.value.message == "iam:GenerateCredentialReport failed: AccessDenied: not allowed"
+    assert slept == []
+    stubber.assert_no_pending_responses()  # no second GenerateCredentialReport, no GetCredentialReport
 
 
 def test_read_credential_report_gives_up(slept: list[float]) -> None:
@@ -806,7 +870,9 @@ def test_account_without_keys(client: t.Any, calls: list[str], reader: t.Any) ->
         reader.create_user(UserName=name)
     calls.clear()
     assert report_access_keys({}, client=client) == {"changed": False, "access_keys": [], "count": 0}
-    assert sorted(calls) == ["GetAccountAuthorizationDetails", "ListAccessKeys", "ListAccessKeys"]
+    # The credential report is requested before the keys are listed (IAM generates it meanwhile); not read here.
+    assert calls[:2] == ["GetAccountAuthorizationDetails", "GenerateCredentialReport"]
+    assert sorted(calls[2:]) == ["ListAccessKeys", "ListAccessKeys"]
     assert reader.list_users()["Users"]  # the users are there; they just have no keys
 
 
@@ -835,6 +901,34 @@ def make_account(reader: t.Any, shared_session: botocore.session.Session, count:
             for index in {0: (0, 1), 1: (0,), 2: (1,), 3: ()}[pattern]:
                 use_key(shared_session, created[name][index])
     return names
+
+
+def test_whole_account_report_is_generated_while_the_keys_are_listed(
+    client: t.Any,
+    calls: list[str],
+    reader: t.Any,
+    shared_session: botocore.session.Session,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    names = make_account(reader, shared_session, 3)
+    poll_clock = install_poll_clock(monkeypatch)
+
+    def listing_takes_a_while(**_kwargs: t.Any) -> None:
+        poll_clock.now += 0.2
+
+    client.meta.events.register("before-call.iam.ListAccessKeys", listing_takes_a_while)
+    result = report_access_keys({"max_workers": 1}, client=client)
+    # moto answers STARTED to the first request, like IAM without a recent report; by the time the three users'
+    # keys are listed (0.6 s) the first poll is due: no wait.
+    assert calls == [
+        "GetAccountAuthorizationDetails",
+        "GenerateCredentialReport",
+        *["ListAccessKeys"] * 3,
+        "GenerateCredentialReport",
+        "GetCredentialReport",
+    ]
+    assert poll_clock.slept == []
+    assert without_ages(result["access_keys"]) == expected_from_iam(reader, names, exact=False)
 
 
 @pytest.mark.parametrize("users", [1, 40])
