@@ -48,14 +48,17 @@ DEFAULT_SIZES = (400, 1600)
 DEFAULT_WORKERS = (4, 8, 16, 32, 64)
 MODULE = "keyguard.aws.iam_access_key_info"
 POOL_CONNECTIONS = 10  # botocore's default max_pool_connections
-CASE_NAMES = ("reference", "latency", "bucket")
+CASE_NAMES = ("reference", "latency", "latency-total", "bucket")
 NOTES = [
     "Each run is a fresh `ansible-playbook` (or `python`, for the floor) process on localhost against moto_server "
     "on 127.0.0.1 behind tests/tools/iam_proxy.py, as in benchmarks/RESULTS.md; every variant, ours included, runs "
     "with the bench venv's ansible-playbook and Python. Variants of one case and size run interleaved, round by "
     "round; a run that takes over 30 s runs once.",
     "(a): the proxy sleeps the given latency in each connection's handler thread before answering, so "
-    "concurrent calls overlap as they do against a real endpoint. (b): one token bucket for all connections "
+    "concurrent calls overlap as they do against a real endpoint; moto's own time (and the proxy's) comes on top. "
+    "(a), moto's time included: the proxy forwards at once and answers no sooner than the latency after the "
+    "request arrived, as a real endpoint's latency includes its server time; only our variants run in it. "
+    "(b): one token bucket for all connections "
     "(IAM throttles an account's callers as a whole) refilled before each run; a call beyond it gets HTTP 400 "
     '`Throttling` "Rate exceeded" in IAM\'s XML and is not forwarded.',
     "task s: the run's wall time minus the median of the same play with only its debug task; the limits and the "
@@ -90,8 +93,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--sizes", default=os.environ.get("BENCH_SIZES", ",".join(map(str, DEFAULT_SIZES))))
     parser.add_argument(
         "--cases",
-        default="reference,latency,bucket",
-        help="reference (the (a) variants with nothing added), latency, bucket (default: all three)",
+        default=",".join(CASE_NAMES),
+        help="reference (the (a) variants with nothing added), latency, latency-total (the latency includes "
+        "moto's time), bucket (default: all four)",
     )
     parser.add_argument("--latency", type=float, default=0.05, help="seconds added to each call in (a)")
     parser.add_argument("--workers", default=",".join(map(str, DEFAULT_WORKERS)), help="max_workers values in (a)")
@@ -237,7 +241,7 @@ def bucket_variants(args: argparse.Namespace, users: int, compare: bool, cap: in
 
 def scenario_for(case: Case, users: int, variants: list[Any], loop_users: list[str]) -> Scenario:
     def before_run(ctx: Any, run_vars: dict[str, Any], variant: Any, round_index: int) -> dict[str, Any]:
-        ctx.proxy.set_latency(case.latency)
+        ctx.proxy.set_latency(case.latency, includes_server_time=case.total)
         ctx.proxy.set_rate_limit(case.rate, case.burst)  # a full bucket for every run
         return run_vars
 
@@ -278,7 +282,8 @@ def metadata(args: argparse.Namespace, env: PythonEnv, started: datetime.datetim
         "machine": machine_description(load),
         "versions": versions,
         "keyguard.aws": f"checkout {git_revision()}",
-        "settings": f"sizes {', '.join(map(str, args.sizes))}; (a) {args.latency * 1000:g} ms a call, max_workers "
+        "settings": f"sizes {', '.join(map(str, args.sizes))}; cases {', '.join(args.cases)}; (a) "
+        f"{args.latency * 1000:g} ms a call (added; and, in latency-total, moto's time included), max_workers "
         f"{', '.join(map(str, args.workers))}; (b) {args.rate:g} calls/s, burst {args.burst}, retry modes "
         f"{', '.join(args.retry_modes)} with total_max_attempts {args.total_max_attempts}; runs a variant: "
         f"{args.repeats} ({args.heavy_repeats} when a run takes over 30 s); amazon.aws's loop over the first "
@@ -315,6 +320,7 @@ def main(argv: list[str] | None = None) -> int:
     cases = {
         "reference": Case("reference"),
         "latency": Case("latency", latency=args.latency),
+        "latency-total": Case("latency", latency=args.latency, total=True),
         "bucket": Case("bucket", rate=args.rate, burst=args.burst),
     }
     rows = []

@@ -37,9 +37,12 @@ class Case:
     latency: float = 0.0
     rate: float | None = None
     burst: int | None = None
+    total: bool = False  # the latency is the whole response time, moto's included (the proxy answers no sooner)
 
     @property
     def title(self) -> str:
+        if self.name == "latency" and self.total:
+            return f"(a) every call answered {self.latency * 1000:g} ms after it was sent, moto's time included"
         if self.name == "latency":
             return f"(a) {self.latency * 1000:g} ms added to every call"
         if self.name == "reference":
@@ -279,7 +282,13 @@ def recommend_workers(rows: list[Row]) -> str | None:
     candidates: dict[int, list[Row]] = {}
     for row in rows:
         workers = getattr(row.variant, "max_workers", None)
-        if row.case.name == "latency" and row.is_ours and workers and not getattr(row.variant, "pool", False):
+        if (
+            row.case.name == "latency"
+            and not row.case.total
+            and row.is_ours
+            and workers
+            and not getattr(row.variant, "pool", False)
+        ):
             candidates.setdefault(workers, []).append(row)
     if not candidates:
         return None

@@ -63,6 +63,31 @@ def test_latency_is_added_to_every_call_and_concurrent_calls_overlap(proxy, iam_
         proxy.set_latency(-1)
 
 
+def test_latency_including_server_time_answers_no_sooner_than_it(proxy, iam_client_factory) -> None:
+    latency, workers = 0.5, 8
+    clients = [iam_client_factory(proxy.url, retries=NO_RETRIES) for _worker in range(workers)]
+    clients[0].list_users()
+    proxy.set_latency(latency, includes_server_time=True)
+    proxy.reset_calls()
+    started = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        list(pool.map(lambda client: client.list_users(), clients))
+    elapsed = time.monotonic() - started
+    assert all(call.duration >= latency and call.forwarded and call.status == 200 for call in proxy.calls)
+    assert len(proxy.calls) == workers and elapsed < workers * latency / 2
+
+    # moto's own time is inside the latency: a call moto takes 0.8 s to answer (the "slow" fault holds it
+    # before forwarding) is answered after about 0.8 s, not 0.8 s + the latency.
+    proxy.add_fault("slow", action="ListUsers", delay=0.8)
+    proxy.reset_calls()
+    clients[0].list_users()
+    (call,) = proxy.calls
+    assert 0.8 <= call.duration < 0.8 + latency
+    proxy.clear_faults()
+    proxy.set_latency(0)
+    assert proxy.latency_includes_server_time is False
+
+
 def test_rate_limit_answers_iam_throttling_past_the_burst_and_refills(proxy, iam_client_factory) -> None:
     client = iam_client_factory(proxy.url, retries=NO_RETRIES)
     client.list_users()  # connected, model loaded

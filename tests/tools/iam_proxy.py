@@ -34,7 +34,10 @@ Real IAM's conditions, settable at start (``IamProxy(url, latency=0.05, rate_lim
 run time (``set_latency(seconds)``, ``set_rate_limit(calls_per_second, burst)``; 0 and ``None`` clear them):
 
 - latency: every request waits that long in its handler thread before anything else happens, so
-  concurrent calls overlap as they do against a real endpoint tens of milliseconds away.
+  concurrent calls overlap as they do against a real endpoint tens of milliseconds away. With
+  ``set_latency(seconds, includes_server_time=True)`` the latency is the whole response time instead:
+  the request is forwarded at once and answered no sooner than ``seconds`` after it arrived, so moto's
+  own time is inside it, as a real endpoint's server time is inside its latency.
 - rate limit: a token bucket shared by all connections, as IAM throttles an account's callers: a
   call takes a token (``burst`` at most, refilled at ``calls_per_second``) or is answered HTTP 400
   ``Throttling`` "Rate exceeded" without being forwarded (recorded with ``fault="rate_limit"``).
@@ -311,8 +314,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             params = _parse_params(self.path, self.headers.get("Content-Type", ""), body)
             request = IamRequest(params.get("Action"), params, self.command, self.path)
         proxy = self.server.proxy
-        latency = proxy.latency
-        if latency > 0:
+        latency, latency_is_total = proxy.latency, proxy.latency_includes_server_time
+        if latency > 0 and not latency_is_total:
             time.sleep(latency)  # in this connection's thread: concurrent calls overlap
         bucket = proxy.rate_limit
         if bucket is not None and not bucket.take():
@@ -346,6 +349,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                     reply = (upstream_status, headers, payload)
                 if kind == "slow_reply":
                     time.sleep(fault.delay)
+
+        if latency > 0 and latency_is_total:
+            remaining = started + latency - time.monotonic()
+            if remaining > 0:
+                time.sleep(remaining)
 
         # Record before replying: a client that got its answer finds its call in `calls`.
         attempt = _ATTEMPT.search(self.headers.get("amz-sdk-request", ""))
@@ -457,6 +465,7 @@ class IamProxy:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self.latency = 0.0
+        self.latency_includes_server_time = False
         self.rate_limit: TokenBucket | None = None
         self.set_latency(latency)
         if rate_limit is not None:
@@ -534,11 +543,13 @@ class IamProxy:
         )
 
     # real IAM's conditions
-    def set_latency(self, seconds: float) -> None:
-        """Add ``seconds`` to every call from now on (0 clears it)."""
+    def set_latency(self, seconds: float, includes_server_time: bool = False) -> None:
+        """Add ``seconds`` to every call from now on (0 clears it); or, ``includes_server_time``, answer every call
+        ``seconds`` after it arrived, or as soon as moto has answered if that takes longer."""
         if seconds < 0:
             raise ValueError(f"latency must be 0 or more seconds, got {seconds!r}")
         self.latency = float(seconds)
+        self.latency_includes_server_time = bool(includes_server_time)
 
     def set_rate_limit(self, calls_per_second: float | None, burst: int | None = None) -> None:
         """Throttle beyond ``calls_per_second`` (a full bucket of ``burst`` tokens, default one second's worth),

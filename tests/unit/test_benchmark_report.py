@@ -215,6 +215,15 @@ def test_latency_rows_limits_ratios_and_recommendation(latency_report: ModuleTyp
         "At N = 1600 (max_workers: task, task CPU) 8: 11.50 s task, 5.75 s CPU, 16: 6.50 s task, 3.25 s CPU."
     )
 
+    # The same runs with the latency as the whole response time: their own section and targets; the
+    # recommendation stays with the added latency, which the default was tuned on.
+    total = lr.Case("latency", latency=0.05, total=True)
+    total_rows = lr.build_rows(total, result)
+    assert total.title == "(a) every call answered 50 ms after it was sent, moto's time included"
+    assert case.title == "(a) 50 ms added to every call" and total != case
+    assert [target.name.split(":")[0] for target in lr.targets(total_rows)] == [f"{total.title}, N = 1600"] * 2
+    assert lr.recommend_workers(total_rows) is None
+
     result.summaries["in-process-w8"].runs[0].wall = 30.0  # w8 now misses at this size
     rows = lr.build_rows(case, summarise_again(result))
     assert lr.recommend_workers(rows).startswith("Values of max_workers meeting the latency target at every size: 16.")
