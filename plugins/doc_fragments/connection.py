@@ -68,7 +68,8 @@ options:
         C(read_timeout).
       - By default requests use botocore's C(standard) retry mode with up to 5 attempts (C(total_max_attempts)), which
         retries throttling, HTTP 5xx and connection errors with exponential back-off, and C(connect_timeout=10) and
-        C(read_timeout=30) seconds.
+        C(read_timeout=30) seconds. M(keyguard.aws.iam_access_key_info) uses C(adaptive) mode with 10 attempts
+        instead (see its O(keyguard.aws.iam_access_key_info#module:max_workers)).
       - A call against an endpoint that keeps failing therefore gives up after at most
         C(total_max_attempts) x (C(connect_timeout) + C(read_timeout)) seconds plus the back-off between attempts
         (at most 1, 2, 4, 8 and 16 seconds, then 20 seconds per further attempt; 15 seconds in all with 5 attempts),

@@ -38,11 +38,15 @@ COLLECTION_VERSION = "0.1.0"
 MINIMUM_BOTOCORE_VERSION = "1.34.0"
 
 # The retry policy, defined here only. botocore's standard mode retries throttling, 5xx and connection errors with
-# back-off; a task makes DEFAULT_TOTAL_MAX_ATTEMPTS attempts a call (whole-account reports, which make many calls in
-# parallel, REPORT_TOTAL_MAX_ATTEMPTS), unless aws_config, the profile or AWS_MAX_ATTEMPTS says otherwise. With the
-# default timeouts, a call to an endpoint that accepts connections but never answers gives up after
+# back-off; a task makes DEFAULT_TOTAL_MAX_ATTEMPTS attempts a call (reports, which make many calls in parallel,
+# REPORT_TOTAL_MAX_ATTEMPTS), unless aws_config, the profile or AWS_MAX_ATTEMPTS says otherwise. With the default
+# timeouts, a call to an endpoint that accepts connections but never answers gives up after
 # 5 x (10 s connect + 30 s read) plus back-off; a refused connection fails within seconds.
-DEFAULT_RETRIES = {"mode": "standard"}
+# Reports use adaptive mode: standard mode's retry quota (a client-wide budget of 500, 5 a throttled retry, refunded
+# on success) runs dry when max_workers threads meet IAM's rate limit, and then throttled calls fail at once;
+# adaptive mode also slows the client down to the rate IAM accepts. Mutations keep standard mode.
+DEFAULT_RETRY_MODE = "standard"
+REPORT_RETRY_MODE = "adaptive"
 DEFAULT_TOTAL_MAX_ATTEMPTS = 5
 REPORT_TOTAL_MAX_ATTEMPTS = 10
 BOTOCORE_POOL_CONNECTIONS = 10  # botocore.config.Config's default max_pool_connections
@@ -189,8 +193,9 @@ def _unset_if_empty(value: t.Any) -> t.Any:
     return None if value == "" else value
 
 
-def connection_kwargs(params: dict[str, t.Any]) -> dict[str, t.Any]:
-    """Turn the connection options into keyword arguments for ``aws_client``.
+def connection_kwargs(params: dict[str, t.Any], retry_mode: str = DEFAULT_RETRY_MODE) -> dict[str, t.Any]:
+    """Turn the connection options into keyword arguments for ``aws_client``; ``retry_mode`` unless aws_config sets
+    ``retries``.
 
     Pure: returns plain data; no AWS call is made. The argument spec rejects options given together that must not be
     (CONNECTION_ARGUMENT_RULES); an empty string means unset, which only code can say, so those cases are checked here.
@@ -211,7 +216,7 @@ def connection_kwargs(params: dict[str, t.Any]) -> dict[str, t.Any]:
         _validate_endpoint_url(values["endpoint_url"])
     config = dict(values["aws_config"] or {})
     _validate_aws_config(config)
-    config.setdefault("retries", dict(DEFAULT_RETRIES))
+    config.setdefault("retries", {"mode": retry_mode})
     config.setdefault("connect_timeout", DEFAULT_CONNECT_TIMEOUT)
     config.setdefault("read_timeout", DEFAULT_READ_TIMEOUT)
     config.setdefault("user_agent_extra", f"keyguard.aws/{COLLECTION_VERSION}")

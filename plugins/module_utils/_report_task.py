@@ -13,6 +13,7 @@ import typing as t
 from ansible_collections.keyguard.aws.plugins.module_utils._aws import (
     CONNECTION_ARGUMENT_RULES,
     CONNECTION_ARGUMENT_SPEC,
+    REPORT_RETRY_MODE,
     REPORT_TOTAL_MAX_ATTEMPTS,
     aws_client,
     connection_kwargs,
@@ -69,10 +70,11 @@ def run(
     """
     request = ReportRequest.from_params(params)
     store = open_store(StoreSpec.from_option(params.get("secret_store")), connection_kwargs(params), client_factory)
-    # Whole-account reports make many calls in parallel: more attempts, so throttling slows them down, not fails them.
+    # Reports make many calls in parallel: adaptive retries with more attempts, so throttling slows them down
+    # instead of failing them (see _aws.REPORT_RETRY_MODE).
     iam = client_factory(
         "iam",
-        **connection_kwargs(params),
+        **connection_kwargs(params, retry_mode=REPORT_RETRY_MODE),
         total_max_attempts=REPORT_TOTAL_MAX_ATTEMPTS,
         max_calls_per_second=request.max_calls_per_second,
         pool_connections=request.max_workers,

@@ -68,9 +68,11 @@ options:
     description:
       - How many IAM calls run at once for whole-account reports (1 to 64). The client keeps a connection open for
         each (at least botocore's 10), unless O(aws_config) sets C(max_pool_connections).
-      - Requests are retried up to 10 times in botocore's C(standard) retry mode unless O(aws_config) sets
-        C(retries), so throttling slows the report down instead of failing it. Under sustained throttling,
-        botocore's C(adaptive) retry mode (set in O(aws_config)) also slows the client's own request rate.
+      - Requests are retried up to 10 times in botocore's C(adaptive) retry mode unless O(aws_config) sets
+        C(retries), so throttling slows the report down instead of failing it; once throttled, the client also
+        slows its own request rate to what IAM accepts. In botocore's C(standard) mode, with 16 calls at once
+        against a limit of 20 calls a second, the client's retry quota ran out and the report failed
+        (C(make bench-latency)).
       - The default comes from a measurement with 50 ms added to every call (C(make bench-latency)). A report of
         1600 users took 13.5 s with 8, 8.7 s with 16, 8.1 s with 32 and 9.3 s with 64. Beyond 16 the controller's
         CPU, not the latency, bounds it, and more calls at once only meet IAM's rate limit sooner.

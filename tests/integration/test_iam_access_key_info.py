@@ -514,8 +514,8 @@ def test_large_account(run_playbook, proxy, moto, iam, use_key):
 
 
 def test_throttled_whole_account(run_playbook, proxy, moto, iam, use_key):
-    """30% of the calls throttled: botocore's retry mode (standard, 10 attempts: the module's default for reports)
-    absorbs it, and the report is identical to the one without throttling, and to IAM's state."""
+    """30% of the calls throttled at random: botocore's retry mode (adaptive, 10 attempts: the module's default for
+    reports) absorbs it, and the report is identical to the one without throttling, and to IAM's state."""
     users = 60
     names = make_account(moto, iam, use_key, users)
     calm = run_playbook([info("report")])
@@ -534,3 +534,26 @@ def test_throttled_whole_account(run_playbook, proxy, moto, iam, use_key):
     assert sorted({entry["user_name"] for entry in report}) == names
     assert result.task("report under throttling")["access_keys"] == report
     assert result.task("report under throttling")["count"] == 2 * users
+
+
+def test_whole_account_within_iam_rate_limit(run_playbook, proxy, moto, iam, use_key):
+    """IAM's rate limit as a token bucket (5 calls a second, burst 5) against the default 16 calls at once:
+    throttled calls are retried until the report is complete, and it is IAM's state. In botocore's standard
+    retry mode the client's retry quota runs dry here after about 70 calls and the report fails; in adaptive mode
+    (the module's default for reports) the client slows down to the limit."""
+    users = 100
+    names = make_account(moto, iam, use_key, users)
+    proxy.reset_calls()
+    proxy.set_rate_limit(5, burst=5)
+    try:
+        result = run_playbook([info("report at the rate limit")])
+    finally:
+        proxy.clear_rate_limit()
+    assert result.rc == 0, result.summary()
+    now = moto.now()
+    assert proxy.throttled() > 0  # the limit was met
+    assert proxy.logical_calls() <= users + math.ceil(users / 100) + 5  # retries aside, the budget
+    report = from_credential_report(iam_report(iam, now), now)
+    assert sorted({entry["user_name"] for entry in report}) == names
+    assert result.task("report at the rate limit")["access_keys"] == report
+    assert result.task("report at the rate limit")["count"] == 2 * users

@@ -222,6 +222,14 @@ def test_connection_kwargs_aws_config(aws_config: dict | None, expected: dict) -
     assert aws_config == original  # the caller's dict is not modified
 
 
+def test_connection_kwargs_retry_mode_applies_unless_aws_config_sets_retries() -> None:
+    assert connection_kwargs({}, retry_mode="adaptive")["config"]["retries"] == {"mode": "adaptive"}
+    chosen = {"aws_config": {"retries": {"mode": "standard", "total_max_attempts": 3}}}
+    assert connection_kwargs(chosen, retry_mode="adaptive")["config"]["retries"] == chosen["aws_config"]["retries"]
+    timeouts_only = {"aws_config": {"read_timeout": 5}}
+    assert connection_kwargs(timeouts_only, retry_mode="adaptive")["config"]["retries"] == {"mode": "adaptive"}
+
+
 def test_connection_kwargs_default_retries_not_shared() -> None:
     first = connection_kwargs({})
     first["config"]["retries"]["mode"] = "legacy"

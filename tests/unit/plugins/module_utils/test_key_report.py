@@ -23,9 +23,9 @@ import pytest
 from botocore.stub import Stubber
 from freezegun import freeze_time
 from moto import mock_aws
-from unit_tasks import report_access_keys, report_request
+from unit_tasks import report_access_keys, report_request, validated
 
-from ansible_collections.keyguard.aws.plugins.module_utils import _credential_report
+from ansible_collections.keyguard.aws.plugins.module_utils import _credential_report, _key_task, _report_task
 from ansible_collections.keyguard.aws.plugins.module_utils._aws import AwsError, aws_client, connection_kwargs
 from ansible_collections.keyguard.aws.plugins.module_utils._credential_report import (
     CREDENTIAL_REPORT_POLL_DELAYS,
@@ -860,6 +860,43 @@ def test_unknown_user_and_unknown_id(client: t.Any, calls: list[str], reader: t.
         report_access_keys({"user_name": "not valid"}, client=client)
     assert "is not a valid IAM user name" in invalid.value.message
     assert calls == []
+
+
+@pytest.mark.parametrize(
+    ("aws_config", "mode", "attempts"),
+    [
+        (None, "adaptive", 10),  # reports: adaptive retries, 10 attempts
+        ({"retries": {"mode": "standard"}}, "standard", 10),
+        ({"retries": {"mode": "legacy", "total_max_attempts": 3}}, "legacy", 3),
+    ],
+)
+def test_report_client_retries_adaptively_unless_told_otherwise(
+    mocked_aws: None, aws_config: dict | None, mode: str, attempts: int
+) -> None:
+    clients: dict[str, t.Any] = {}
+
+    def factory(service: str, **kwargs: t.Any) -> t.Any:
+        clients[service] = aws_client(service, **kwargs)
+        return clients[service]
+
+    params = {"region": "us-east-1", "aws_config": aws_config}
+    assert _report_task.run(validated(_report_task, params), False, False, factory)["count"] == 0
+    retries = clients["iam"].meta.config.retries
+    assert (retries["mode"], retries["total_max_attempts"]) == (mode, attempts)
+    # The key task, which changes IAM, keeps standard mode and 5 attempts unless told otherwise.
+    if aws_config is None:
+        boto3.client("iam", region_name="us-east-1").create_user(UserName="nobody")
+        result = _key_task.run(
+            validated(_key_task, {"user_name": "nobody", "state": "absent", **params}), False, False, factory
+        )
+        assert result["changed"] is False
+        assert (
+            clients["iam"].meta.config.retries["mode"],
+            clients["iam"].meta.config.retries["total_max_attempts"],
+        ) == (
+            "standard",
+            5,
+        )
 
 
 def test_account_without_keys(client: t.Any, calls: list[str], reader: t.Any) -> None:
