@@ -50,6 +50,7 @@ from run import git_revision, load_caveat, log, machine_description, rerun_comma
 
 OUTPUT_DIR = REPO_ROOT / "benchmarks" / "output"
 PLAYBOOK = REPO_ROOT / "playbooks" / "audit_organization.yml"
+TIMING_CALLBACK_DIR = REPO_ROOT / "benchmarks" / "callback_plugins"
 FLOOR_SCRIPT = Path(__file__).resolve().parent / "floor_org.py"
 ROLE = "OrganizationAccountAccessRole"
 KEYS_PER_USER = 2  # what OrganizationSeeder.seed_account makes: a first key, and a day later a second
@@ -134,6 +135,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-floor", action="store_true", help="skip the plain-boto3 peer")
     parser.add_argument("--write-results", type=Path, help="write the Markdown report here")
     parser.add_argument("--keep-workdirs", action="store_true")
+    parser.add_argument(
+        "--task-timing",
+        action="store_true",
+        help="log each run's wall time per task (benchmarks/callback_plugins/task_timing.py); results unchanged",
+    )
     args = parser.parse_args(argv)
     args.accounts, args.users = numbers(args.accounts), numbers(args.users)
     args.forks = sorted(set(numbers(args.forks)) | {1})
@@ -269,7 +275,14 @@ class OrgBench:
             command += ["-e", f"audit_max_workers={max_workers}"]
         env = self.runner.environment(workdir)
         env["ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED"] = "True"
+        timing = workdir / "task_timing.txt"
+        if self.args.task_timing:
+            env["ANSIBLE_CALLBACK_PLUGINS"] += os.pathsep + str(TIMING_CALLBACK_DIR)
+            env["ANSIBLE_CALLBACKS_ENABLED"] += ",task_timing"
+            env["TASK_TIMING_FILE"] = str(timing)
         run = self._measured(layout, forks, max_workers, workdir, command, env)
+        if self.args.task_timing and timing.exists():
+            log(f"   tasks of --forks {forks}:\n" + timing.read_text(encoding="utf-8").rstrip())
         if run.error is None:
             run.error = report_problem(report_dir / "report.json", layout)
         if run.error is None and not self.args.keep_workdirs:
