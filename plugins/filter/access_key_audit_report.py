@@ -21,7 +21,7 @@ options:
     description:
       - One mapping per account.
       - V(result) is the registered module result (required); V(account_id), V(account_name), V(host),
-        V(ou_path) and V(assume_role_arn) describe the account, as the M(keyguard.aws.aws_accounts#inventory)
+        V(ou_path) and V(assume_role_arn) describe the account, as the P(keyguard.aws.aws_accounts#inventory)
         inventory's variables do. V(account_name) defaults to V(host).
     type: list
     elements: dict
