@@ -283,6 +283,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def setup(self):
         super().setup()
+        self._upstream: http.client.HTTPConnection | None = None
         # Headers and body go out in two writes; without this, Nagle's algorithm and delayed ACKs add ~40 ms a call.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
@@ -377,23 +378,48 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._reply(*reply)
 
     def _forward(self, body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
-        """Send the request to moto on a new connection (never retried: it may not be idempotent)."""
-        proxy = self.server.proxy
-        upstream = http.client.HTTPConnection(proxy.upstream_host, proxy.upstream_port, timeout=120)
-        try:
-            upstream.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
-            for key, value in self.headers.items():
-                if key.lower() not in HOP_BY_HOP:
-                    upstream.putheader(key, value)
-            upstream.putheader("Content-Length", str(len(body)))
-            upstream.putheader("Connection", "close")
-            upstream.endheaders(body)
-            response = upstream.getresponse()
-            payload = response.read()
-            headers = [(k, v) for k, v in response.getheaders() if k.lower() not in HOP_BY_HOP]
-            return response.status, headers, payload
-        finally:
-            upstream.close()
+        """Send the request to moto over this client connection's own keep-alive connection to moto.
+
+        A request is sent again only when a reused connection turns out closed before moto answered anything
+        (moto closed it while it was idle), so moto cannot have acted on it; any other failure is the caller's.
+        """
+        while True:
+            reused = self._upstream is not None
+            if not reused:
+                proxy = self.server.proxy
+                self._upstream = http.client.HTTPConnection(proxy.upstream_host, proxy.upstream_port, timeout=120)
+            try:
+                return self._exchange(self._upstream, body)
+            except (http.client.RemoteDisconnected, BrokenPipeError):
+                self._close_upstream()
+                if not reused:
+                    raise
+            except BaseException:
+                self._close_upstream()
+                raise
+
+    def _exchange(self, upstream: http.client.HTTPConnection, body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
+        upstream.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
+        for key, value in self.headers.items():
+            if key.lower() not in HOP_BY_HOP:
+                upstream.putheader(key, value)
+        upstream.putheader("Content-Length", str(len(body)))
+        upstream.endheaders(body)  # with the body in the same segment as the headers
+        response = upstream.getresponse()
+        payload = response.read()
+        if response.will_close:
+            self._close_upstream()
+        headers = [(k, v) for k, v in response.getheaders() if k.lower() not in HOP_BY_HOP]
+        return response.status, headers, payload
+
+    def _close_upstream(self) -> None:
+        if self._upstream is not None:
+            self._upstream.close()
+            self._upstream = None
+
+    def finish(self):
+        self._close_upstream()
+        super().finish()
 
     def _reply(self, status: int, headers: list[tuple[str, str]], payload: bytes) -> None:
         self.send_response_only(status)
