@@ -19,7 +19,9 @@ import dataclasses
 import datetime
 import html.parser
 import json
+import os
 import re
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -292,6 +294,12 @@ def iam_keys(organization: Organization, name: str) -> dict[str, dict[str, Any]]
                     "last_used_region": None if last_used.get("Region") == "N/A" else last_used["Region"],
                 }
     return found
+
+
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def parse_time(value: str | None) -> datetime.datetime | None:
@@ -661,6 +669,13 @@ def test_audit_reports_every_account_as_its_iam_has_it(run_playbook, organizatio
     assert "errors-table" not in page.tables
     summary = " ".join(result.task("Summarize the audit")["msg"].split())
     assert summary.startswith(f"10 of 10 accounts audited, {len(keys)} keys, {findings} findings;")
+    written = result.task("Write report.json, report.csv and report.html")
+    assert written["totals"] == report["totals"] and written["errors"] == [] and written["skipped_hosts"] == []
+    assert written["files"] == {name: str(report_dir / f"report.{name}") for name in ("json", "csv", "html")}
+    assert {path.name: stat.S_IMODE(path.stat().st_mode) for path in report_dir.iterdir()} == dict.fromkeys(
+        ("report.json", "report.csv", "report.html"), 0o640
+    )
+    assert stat.S_IMODE(report_dir.stat().st_mode) == 0o750 & ~current_umask()
 
 
 def test_an_account_whose_role_cannot_be_assumed_fails_alone(run_playbook, organization, proxy, tmp_path):
@@ -742,6 +757,76 @@ def test_audit_fail_on_findings_fails_each_account_with_findings_once_the_report
     report = json.loads((report_dir / "report.json").read_text(encoding="utf-8"))
     assert sorted(account["account_name"] for account in report["accounts"]) == chosen
     assert report["totals"]["findings"] == len(expected)
+
+
+def test_access_key_audit_check_mode_a_wrong_variable_and_one_format(run_playbook, organization, tmp_path):
+    """keyguard.aws.access_key_audit on its own: check mode writes nothing, a result variable no host has is an error
+    that writes nothing, and formats and mode choose the files; hosts without a result are listed as skipped."""
+    chosen = ["web", "logs"]
+    inventory = write_inventory(tmp_path / "inventory", "pair", {"include_accounts": chosen})
+    dest = tmp_path / "out"
+    write = {"hosts": "{{ groups['aws_accounts'] }}", "result_var": "audit", "dest": str(dest)}
+    result = run_playbook(
+        [
+            {
+                "hosts": "web",  # logs does not run the audit: it is skipped
+                "connection": "local",
+                "gather_facts": False,
+                "tasks": [
+                    {
+                        "keyguard.aws.iam_access_key_info": {
+                            "assume_role_arn": "{{ assume_role_arn }}",
+                            "include_findings": True,
+                        },
+                        "register": "audit",
+                    }
+                ],
+            },
+            {
+                "hosts": "localhost",
+                "connection": "local",
+                "gather_facts": False,
+                "tasks": [
+                    {"name": "check", "keyguard.aws.access_key_audit": write, "check_mode": True},
+                    {
+                        "name": "wrong variable",
+                        "keyguard.aws.access_key_audit": {**write, "result_var": "audit_typo"},
+                        "ignore_errors": True,
+                    },
+                    {
+                        "name": "csv only",
+                        "keyguard.aws.access_key_audit": {**write, "formats": ["csv"], "mode": "0600"},
+                    },
+                ],
+            },
+        ],
+        extra_args=["-i", str(inventory)],
+        env={"ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED": "True"},
+    )
+    assert result.rc == 0, result.summary()
+
+    checked = result.task("check")
+    assert checked["changed"] is True
+    assert checked["files"] == {name: str(dest / f"report.{name}") for name in ("json", "csv", "html")}
+    assert checked["skipped_hosts"] == ["logs"]
+    in_iam = iam_keys(organization, "web")
+    assert in_iam
+    assert checked["totals"]["accounts"] == 1 and checked["totals"]["keys"] == len(in_iam)
+
+    wrong = result.task("wrong variable")
+    assert wrong["failed"] is True
+    assert wrong["msg"] == (
+        "none of the 2 hosts has a variable 'audit_typo': is it the name the audit task registered its result under?"
+    )
+
+    assert sorted(path.name for path in dest.iterdir()) == ["report.csv"]  # nothing from check mode or the error
+    assert stat.S_IMODE((dest / "report.csv").stat().st_mode) == 0o600
+    with open(dest / "report.csv", newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {row["access_key_id"]: row["status"] for row in rows} == {
+        key_id: key["status"] for key_id, key in in_iam.items()
+    }
+    assert {row["account_id"] for row in rows} <= {organization.account_ids["web"]}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 # Copyright (c) 2026 keyguard.aws contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Both modules' main(), as ansible-core documents module unit tests: the arguments given to AnsibleModule, exit_json
+"""The modules' main(), as ansible-core documents module unit tests: the arguments given to AnsibleModule, exit_json
 and fail_json turned into exceptions that carry the result; IAM is moto's in-process mock, read back with boto3."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import typing as t
 import pytest
 from ansible.module_utils import basic
 
-from ansible_collections.keyguard.aws.plugins.modules import iam_access_key, iam_access_key_info
+from ansible_collections.keyguard.aws.plugins.modules import access_key_audit, iam_access_key, iam_access_key_info
 
 try:  # ansible-core 2.19 and later
     from ansible.module_utils.testing import patch_module_args
@@ -121,3 +121,13 @@ def test_info_main_reports_the_account(iam: t.Any) -> None:
     assert result["changed"] is False and result["count"] == 1
     outcome, failed = run_main(iam_access_key_info, {"user_name": "alice", "path_prefix": "/"})
     assert (outcome, failed["msg"]) == (FailJson, "parameters are mutually exclusive: path_prefix|user_name")
+
+
+def test_access_key_audit_is_an_action_and_refuses_to_run_as_a_module(tmp_path) -> None:
+    """Its action plugin always takes the task; the module file, run anyway, says so and writes nothing."""
+    outcome, result = run_main(
+        access_key_audit, {"hosts": ["prod"], "result_var": "audit", "dest": str(tmp_path / "out")}
+    )
+    assert outcome is FailJson
+    assert result["msg"].startswith("keyguard.aws.access_key_audit runs on the controller through its action plugin")
+    assert not (tmp_path / "out").exists()
