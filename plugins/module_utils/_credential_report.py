@@ -18,6 +18,7 @@ import csv
 import dataclasses
 import datetime
 import io
+import threading
 import time
 import typing as t
 
@@ -31,7 +32,9 @@ from ansible_collections.keyguard.aws.plugins.module_utils._key_types import (
 )
 
 # When to poll GenerateCredentialReport again, in seconds after the report was requested: 0.5 s, then 1 s and 2 s
-# more. The call budget allows this many polls.
+# more. While the caller is still listing keys (read_credential_report's ``listing_done`` not set) the polls go on,
+# each gap twice the last (4 s, 8 s, ...): the report is then fetched as soon as IAM has it, whatever the listing
+# takes. The call budget allows this many polls once the listing is done.
 CREDENTIAL_REPORT_POLL_DELAYS = (0.5, 1.0, 2.0)
 SLOTS = ("1", "2")
 
@@ -60,27 +63,51 @@ def request_credential_report(client: t.Any) -> RequestedReport:
     return RequestedReport(state, time.monotonic())
 
 
-def read_credential_report(client: t.Any, requested: RequestedReport | None = None) -> CredentialReport:
-    """The IAM credential report ``requested`` earlier (or now), polled at CREDENTIAL_REPORT_POLL_DELAYS."""
+def read_credential_report(
+    client: t.Any, requested: RequestedReport | None = None, listing_done: threading.Event | None = None
+) -> CredentialReport:
+    """The IAM credential report ``requested`` earlier (or now), polled at CREDENTIAL_REPORT_POLL_DELAYS.
+
+    With ``listing_done`` (set once the caller's key listing is over), polling goes on for as long as the listing runs,
+    and a wait ends early when the listing does. The report is given up only after the scheduled polls, and after one
+    poll made once the listing was over."""
     requested = requested or request_credential_report(client)
     if requested.error is not None:
         raise requested.error
-    state, poll_at = requested.state, requested.requested_at
-    for delay in CREDENTIAL_REPORT_POLL_DELAYS:
-        if state == "COMPLETE":
-            break
-        poll_at += delay
+    state, polls, polled_after_listing = requested.state, 0, listing_done is None
+    scheduled = len(CREDENTIAL_REPORT_POLL_DELAYS)
+    while state != "COMPLETE":
+        listing = listing_done is not None and not listing_done.is_set()
+        if polls >= scheduled and not listing:
+            if polled_after_listing:
+                raise AwsError("the IAM credential report is still being generated")
+            poll_at = time.monotonic()  # the schedule is over and so is the listing: one last poll
+        else:
+            poll_at = requested.requested_at + _poll_offset(polls)
         wait = poll_at - time.monotonic()
         if wait > 0:
-            time.sleep(wait)
+            if listing:
+                if listing_done.wait(wait):
+                    continue  # the listing just ended: decide again
+            else:
+                time.sleep(wait)
+        polled_after_listing = listing_done is None or listing_done.is_set()
         state = call(client, "GenerateCredentialReport").get("State")
-    if state != "COMPLETE":
-        raise AwsError("the IAM credential report is still being generated")
+        polls += 1
     response = call(client, "GetCredentialReport")
     content = response.get("Content", b"")
     text = content.decode("utf-8") if isinstance(content, bytes) else str(content)
     generated = response.get("GeneratedTime")
     return CredentialReport(list(csv.DictReader(io.StringIO(text))), utc(generated) if generated else None)
+
+
+def _poll_offset(polls: int) -> float:
+    """When poll number ``polls`` (from 0) is due, in seconds after the request: 0.5, 1.5, 3.5, then 7.5, 15.5, ..."""
+    offset, delay = 0.0, 0.0
+    for number in range(polls + 1):
+        delay = CREDENTIAL_REPORT_POLL_DELAYS[number] if number < len(CREDENTIAL_REPORT_POLL_DELAYS) else delay * 2
+        offset += delay
+    return offset
 
 
 def report_time(value: str | None) -> datetime.datetime | None:

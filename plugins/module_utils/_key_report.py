@@ -22,12 +22,8 @@ import typing as t
 
 from ansible_collections.keyguard.aws.plugins.module_utils._aws import AwsError
 from ansible_collections.keyguard.aws.plugins.module_utils._aws_calls import paginate, server_time
-from ansible_collections.keyguard.aws.plugins.module_utils._credential_report import (
-    RequestedReport,
-    match_credential_report,
-    read_credential_report,
-    request_credential_report,
-)
+from ansible_collections.keyguard.aws.plugins.module_utils._credential_report import match_credential_report
+from ansible_collections.keyguard.aws.plugins.module_utils._credential_report_fetch import CredentialReportFetch
 from ansible_collections.keyguard.aws.plugins.module_utils._findings import (
     DEFAULT_MAX_AGE_DAYS,
     DEFAULT_UNUSED_DAYS,
@@ -172,26 +168,32 @@ def collect_for_account(client: t.Any, request: ReportRequest) -> Collected:
     if request.path_prefix is not None:
         users = [user for user in users if user.get("Path", "/").startswith(request.path_prefix)]
     tags_by_user = {user["UserName"]: {tag["Key"]: tag["Value"] for tag in user.get("Tags", [])} for user in users}
-    # IAM generates the credential report while the keys are listed: most often it is ready when they are.
-    requested: RequestedReport | None = None
+    # The credential report is requested, polled and downloaded beside the listing (IAM generates it meanwhile).
+    fetch: CredentialReportFetch | None = None
     if request.include_last_used and not request.exact_last_used and users:
-        requested = request_credential_report(client)
-
-    keys = [
-        AccessKey.from_api(item, user_name, tags_by_user[user_name].get(item["AccessKeyId"]))
-        for user_name, metadata in zip(
-            sorted(tags_by_user),
-            _map_concurrently(_list_keys_of_user, client, sorted(tags_by_user), request.max_workers),
-        )
-        for item in metadata
-    ]
+        fetch = CredentialReportFetch(client)
+    try:
+        keys = [
+            AccessKey.from_api(item, user_name, tags_by_user[user_name].get(item["AccessKeyId"]))
+            for user_name, metadata in zip(
+                sorted(tags_by_user),
+                _map_concurrently(_list_keys_of_user, client, sorted(tags_by_user), request.max_workers),
+            )
+            for item in metadata
+        ]
+    except BaseException:
+        if fetch is not None:
+            fetch.cancel()
+        raise
     collected = Collected(keys, {}, server_time(headers))
     if not request.include_last_used or not keys:
+        if fetch is not None:
+            fetch.cancel()
         return collected
     remaining = [key.access_key_id for key in keys]
-    if requested is not None:
+    if fetch is not None:
         try:
-            report = read_credential_report(client, requested)
+            report = fetch.result()
         except AwsError as exc:
             collected.warnings.append(f"credential report unavailable ({exc}); looked up each key's last use instead")
         else:

@@ -77,7 +77,7 @@ def run(
         **connection_kwargs(params, retry_mode=REPORT_RETRY_MODE),
         total_max_attempts=REPORT_TOTAL_MAX_ATTEMPTS,
         max_calls_per_second=request.max_calls_per_second,
-        pool_connections=request.max_workers,
+        pool_connections=request.max_workers + 1,  # and the credential report's fetch
     )
     if request.access_key_id is not None:
         collected = collect_for_key(iam, request)

@@ -66,8 +66,9 @@ options:
     default: false
   max_workers:
     description:
-      - How many IAM calls run at once for whole-account reports (1 to 64). The client keeps a connection open for
-        each (at least botocore's 10), unless O(aws_config) sets C(max_pool_connections).
+      - How many IAM calls run at once for whole-account reports (1 to 64), besides the one at a time that fetches the
+        credential report meanwhile. The client keeps a connection open for each (at least botocore's 10), unless
+        O(aws_config) sets C(max_pool_connections).
       - Requests are retried up to 10 times in botocore's C(adaptive) retry mode unless O(aws_config) sets
         C(retries), so throttling slows the report down instead of failing it; once throttled, the client also
         slows its own request rate to what IAM accepts. In botocore's C(standard) mode, with 16 calls at once

@@ -37,6 +37,7 @@ from ansible_collections.keyguard.aws.plugins.module_utils._credential_report im
 from ansible_collections.keyguard.aws.plugins.module_utils._credential_report import (
     match_credential_report as match_report,
 )
+from ansible_collections.keyguard.aws.plugins.module_utils._credential_report_fetch import CredentialReportFetch
 from ansible_collections.keyguard.aws.plugins.module_utils._key_report import (
     DEFAULT_MAX_WORKERS,
     Collected,
@@ -661,6 +662,100 @@ def test_read_credential_report_gives_up(slept: list[float]) -> None:
     stubber.assert_no_pending_responses()  # no GetCredentialReport
 
 
+class FakeListing:
+    """read_credential_report's ``listing_done`` against a PollClock: the listing ends ``lasts`` seconds after the
+    request; a wait advances the clock, up to the listing's end at most."""
+
+    def __init__(self, clock: PollClock, lasts: float) -> None:
+        self.clock = clock
+        self.ends_at = clock.now + lasts
+
+    def is_set(self) -> bool:
+        return self.clock.now >= self.ends_at
+
+    def wait(self, timeout: float) -> bool:
+        self.clock.now = min(self.clock.now + timeout, max(self.clock.now, self.ends_at))
+        return self.is_set()
+
+
+def polled_at(client: t.Any, clock: PollClock) -> list[float]:
+    """The times (seconds after 1000.0, the request) of each GenerateCredentialReport the client makes from now."""
+    times: list[float] = []
+    client.meta.events.register(
+        "provide-client-params.iam.GenerateCredentialReport",
+        lambda **_kwargs: times.append(round(clock.now - 1000.0, 6)),
+    )
+    return times
+
+
+@pytest.mark.parametrize(
+    ("lasts", "states", "polls"),
+    [
+        # The listing outlasts the schedule: polls go on, each gap twice the last, and one more when it ends.
+        (10.0, ["STARTED", *["INPROGRESS"] * 4, "COMPLETE"], [0.5, 1.5, 3.5, 7.5, 10]),
+        # Ready during the listing: downloaded then, not after it.
+        (10.0, ["STARTED", "INPROGRESS", "COMPLETE"], [0.5, 1.5]),
+        # The listing ends first: the rest of the schedule, as without a listing.
+        (2.0, ["STARTED", "INPROGRESS", "INPROGRESS", "COMPLETE"], [0.5, 1.5, 3.5]),
+        (0.2, ["STARTED", "COMPLETE"], [0.5]),
+    ],
+)
+def test_read_credential_report_polls_while_the_keys_are_listed(
+    lasts: float, states: list[str], polls: list[float], poll_clock: PollClock
+) -> None:
+    client, stubber = stubbed_report_client(states)
+    requested = request_credential_report(client)
+    times = polled_at(client, poll_clock)
+    report = read_credential_report(client, requested, FakeListing(poll_clock, lasts))
+    assert report == CredentialReport(EXPECTED_ROWS, GENERATED)
+    assert times == polls
+    stubber.assert_no_pending_responses()
+
+
+@pytest.mark.parametrize(("lasts", "polls"), [(10.0, [0.5, 1.5, 3.5, 7.5, 10]), (2.0, [0.5, 1.5, 3.5])])
+def test_read_credential_report_gives_up_once_polled_after_the_listing(
+    lasts: float, polls: list[float], poll_clock: PollClock
+) -> None:
+    client, stubber = stubbed_report_client(["STARTED"] + ["INPROGRESS"] * len(polls))
+    requested = request_credential_report(client)
+    times = polled_at(client, poll_clock)
+    with pytest.raises(AwsError, match="the IAM credential report is still being generated"):
+        read_credential_report(client, requested, FakeListing(poll_clock, lasts))
+    assert times == polls
+    stubber.assert_no_pending_responses()
+
+
+def test_fetch_downloads_the_report_beside_the_listing(
+    client: t.Any, calls: list[str], reader: t.Any, poll_clock: PollClock
+) -> None:
+    reader.create_user(UserName="alice")
+    reader.create_access_key(UserName="alice")
+    fetch = CredentialReportFetch(client)
+    report = fetch.result()  # moto says STARTED, then COMPLETE at the first poll, 0.5 s after the request
+    assert [row["user"] for row in report.rows] == ["alice"]
+    assert calls == ["GenerateCredentialReport", "GenerateCredentialReport", "GetCredentialReport"]
+
+
+def test_fetch_raises_its_error_in_the_caller(client: t.Any, calls: list[str]) -> None:
+    def refuse(**_kwargs: t.Any) -> None:
+        raise botocore.exceptions.ClientError(
+            {"Error": {"Code": "AccessDenied", "Message": "not allowed"}}, "GenerateCredentialReport"
+        )
+
+    client.meta.events.register("before-call.iam.GenerateCredentialReport", refuse)
+    with pytest.raises(AwsError, match="iam:GenerateCredentialReport failed: AccessDenied: not allowed"):
+        CredentialReportFetch(client).result()
+
+
+def test_a_cancelled_fetch_makes_no_further_call(client: t.Any, calls: list[str]) -> None:
+    fetch = CredentialReportFetch(client)
+    fetch.cancel()
+    fetch._thread.join(timeout=5)
+    assert not fetch._thread.is_alive()
+    # At most the request that was in flight: no poll, no download.
+    assert calls in ([], ["GenerateCredentialReport"])
+
+
 # =============================================================================================
 # Against moto's in-process IAM
 # =============================================================================================
@@ -907,9 +1002,14 @@ def test_account_without_keys(client: t.Any, calls: list[str], reader: t.Any) ->
         reader.create_user(UserName=name)
     calls.clear()
     assert report_access_keys({}, client=client) == {"changed": False, "access_keys": [], "count": 0}
-    # The credential report is requested before the keys are listed (IAM generates it meanwhile); not read here.
-    assert calls[:2] == ["GetAccountAuthorizationDetails", "GenerateCredentialReport"]
-    assert sorted(calls[2:]) == ["ListAccessKeys", "ListAccessKeys"]
+    # The credential report's fetch starts beside the listing and is cancelled once no key is found: its request
+    # may have gone out (in any order with the listing), nothing after it.
+    assert [call for call in calls if call != "GenerateCredentialReport"] == [
+        "GetAccountAuthorizationDetails",
+        "ListAccessKeys",
+        "ListAccessKeys",
+    ]
+    assert calls.count("GenerateCredentialReport") <= 1
     assert reader.list_users()["Users"]  # the users are there; they just have no keys
 
 
@@ -940,7 +1040,7 @@ def make_account(reader: t.Any, shared_session: botocore.session.Session, count:
     return names
 
 
-def test_whole_account_report_is_generated_while_the_keys_are_listed(
+def test_whole_account_report_is_fetched_while_the_keys_are_listed(
     client: t.Any,
     calls: list[str],
     reader: t.Any,
@@ -955,16 +1055,19 @@ def test_whole_account_report_is_generated_while_the_keys_are_listed(
 
     client.meta.events.register("before-call.iam.ListAccessKeys", listing_takes_a_while)
     result = report_access_keys({"max_workers": 1}, client=client)
-    # moto answers STARTED to the first request, like IAM without a recent report; by the time the three users'
-    # keys are listed (0.6 s) the first poll is due: no wait.
-    assert calls == [
+    # The request goes out beside the listing (on its own thread, so in any order with the ListAccessKeys calls);
+    # moto answers STARTED to it, like IAM without a recent report. The first poll is due 0.5 s after the request,
+    # which the listing (0.6 s) has passed, or nearly (the request may go out after a listing call or two), when it
+    # ends: what is left to wait is less than the 0.5 s a poll after the listing would wait.
+    assert calls[0] == "GetAccountAuthorizationDetails"
+    assert [call for call in calls if call != "ListAccessKeys"] == [
         "GetAccountAuthorizationDetails",
         "GenerateCredentialReport",
-        *["ListAccessKeys"] * 3,
         "GenerateCredentialReport",
         "GetCredentialReport",
     ]
-    assert poll_clock.slept == []
+    assert calls.count("ListAccessKeys") == 3
+    assert sum(poll_clock.slept) < 0.5
     assert without_ages(result["access_keys"]) == expected_from_iam(reader, names, exact=False)
 
 

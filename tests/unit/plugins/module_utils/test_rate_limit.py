@@ -59,8 +59,8 @@ def test_a_report_with_a_rate_cap_waits_before_each_request(moto_iam: t.Any, fak
     assert fake_time.slept == []
 
 
-@pytest.mark.parametrize(("max_workers", "pool"), [(4, 10), (32, 32)])
-def test_a_whole_account_report_pools_a_connection_for_each_worker(
+@pytest.mark.parametrize(("max_workers", "pool"), [(4, 10), (9, 10), (10, 11), (32, 33)])
+def test_a_whole_account_report_pools_a_connection_for_each_worker_and_the_credential_report(
     moto_iam: t.Any, max_workers: int, pool: int
 ) -> None:
     moto_iam.create_access_key(UserName="alice")
