@@ -48,7 +48,7 @@ class CredentialReport:
 @dataclasses.dataclass(frozen=True)
 class RequestedReport:
     state: str | None  # GenerateCredentialReport's answer: STARTED, INPROGRESS or COMPLETE
-    requested_at: float  # time.monotonic() of that call
+    requested_at: float  # time.monotonic() when that call was made
     error: AwsError | None = None  # the call failed (e.g. AccessDenied); read_credential_report raises it
 
 
@@ -56,11 +56,12 @@ def request_credential_report(client: t.Any) -> RequestedReport:
     """Ask IAM for a credential report (it reuses one up to 4 hours old). IAM generates it while the caller goes
     on with other calls; read_credential_report then waits only for what is left. Does not raise: a failed
     request is raised when the report is read."""
+    requested_at = time.monotonic()  # polls count from the request going out, not from its answer
     try:
         state = call(client, "GenerateCredentialReport").get("State")
     except AwsError as exc:
-        return RequestedReport(None, time.monotonic(), exc)
-    return RequestedReport(state, time.monotonic())
+        return RequestedReport(None, requested_at, exc)
+    return RequestedReport(state, requested_at)
 
 
 def read_credential_report(
