@@ -99,33 +99,20 @@ seealso:
 """
 
 EXAMPLES = r"""
-# Every host of the aws_accounts group (keyguard.aws.aws_accounts inventory) runs the audit as its account's role.
-- name: Audit every account
-  hosts: aws_accounts
-  connection: local
-  gather_facts: false
-  tasks:
-    - name: Report the account's access keys with their findings
-      keyguard.aws.iam_access_key_info:
-        assume_role_arn: "{{ assume_role_arn }}"
-        include_findings: true
-      register: audit_account
-      ignore_errors: true  # an account that cannot be audited is reported as an error, the others go on
+# An earlier play ran the audit on every host of the aws_accounts group (keyguard.aws.aws_accounts inventory):
+#   keyguard.aws.iam_access_key_info with assume_role_arn: "{{ assume_role_arn }}" and include_findings: true,
+#   register: audit_account, ignore_errors: true (an account that cannot be audited is reported as an error).
+# These tasks run in a later play on localhost.
+- name: Write report.json, report.csv and report.html
+  keyguard.aws.access_key_audit:
+    hosts: "{{ groups['aws_accounts'] }}"
+    result_var: audit_account
+    dest: reports/2026-12
+  register: audit
 
-- name: Write the report
-  hosts: localhost
-  gather_facts: false
-  tasks:
-    - name: Write report.json, report.csv and report.html
-      keyguard.aws.access_key_audit:
-        hosts: "{{ groups['aws_accounts'] }}"
-        result_var: audit_account
-        dest: reports/2026-12
-      register: audit
-
-    - name: Say what was found
-      ansible.builtin.debug:
-        msg: "{{ audit.totals.findings }} findings in {{ audit.totals.accounts_audited }} accounts"
+- name: Say what was found
+  ansible.builtin.debug:
+    msg: "{{ audit.totals.findings }} findings in {{ audit.totals.accounts_audited }} accounts"
 
 - name: Only the CSV, readable by the group
   keyguard.aws.access_key_audit:
