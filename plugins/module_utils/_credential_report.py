@@ -87,11 +87,10 @@ def read_credential_report(
             poll_at = requested.requested_at + _poll_offset(polls)
         wait = poll_at - time.monotonic()
         if wait > 0:
-            if listing:
-                if listing_done.wait(wait):
-                    continue  # the listing just ended: decide again
-            else:
+            if not listing:
                 time.sleep(wait)
+            elif listing_done.wait(wait):
+                continue  # the listing just ended: decide again
         polled_after_listing = listing_done is None or listing_done.is_set()
         state = call(client, "GenerateCredentialReport").get("State")
         polls += 1

@@ -178,7 +178,7 @@ errors:
   type: list
   elements: dict
   sample: [{"account_id": "123456789012", "account_name": "sandbox", "host": "sandbox",
-            "error": "sts:AssumeRole on arn:aws:iam::123456789012:role/KeyguardAudit failed: AccessDenied"}]
+            "error": "sts:AssumeRole of role arn:aws:iam::123456789012:role/KeyguardAudit failed: AccessDenied: ..."}]
 skipped_hosts:
   description: Hosts of O(hosts) that have no O(result_var), left out of the report.
   returned: always

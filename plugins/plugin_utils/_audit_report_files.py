@@ -105,12 +105,10 @@ def report_paths(dest: str, formats: Iterable[str]) -> dict[str, str]:
 def write_files(texts: Mapping[str, str], dest: str, mode: int, directory_mode: int) -> dict[str, str]:
     """Write each text to its file in ``dest`` (created with ``directory_mode`` if missing), atomically, with ``mode``;
     the paths written, by format."""
-    try:
+    try:  # exist_ok accepts an existing folder only: a file in its place raises FileExistsError
         os.makedirs(dest, mode=directory_mode, exist_ok=True)
     except OSError as error:
         raise AuditFilesError(f"cannot create the folder {dest}: {error.strerror or error}") from None
-    if not os.path.isdir(dest):
-        raise AuditFilesError(f"{dest} exists and is not a folder")
     paths = report_paths(dest, texts)
     for name, text in texts.items():
         _write_atomically(paths[name], text, mode)
