@@ -26,6 +26,7 @@ from ansible_collections.keyguard.aws.plugins.module_utils._errors import AwsErr
 try:
     import botocore.credentials
     import botocore.exceptions
+    import botocore.session
 except ImportError:  # pragma: no cover - the client factory reports the missing SDK first
     pass
 
@@ -80,7 +81,9 @@ def assumed_role_credentials(
     if base.get("access_key"):
         source = botocore.credentials.Credentials(base["access_key"], base["secret_key"], base.get("session_token"))
     else:
-        source = session.get_credentials()
+        # From a session of its own: a session keeps the first credentials it resolves, and the caller's session must
+        # resolve the role's once they are registered as its provider (else its clients act as the base credentials).
+        source = botocore.session.Session(profile=session.profile).get_credentials()
         if source is None:
             raise AwsError(
                 f"sts:AssumeRole of role {role['RoleArn']} failed: no AWS credentials found to assume it with; set "

@@ -678,6 +678,38 @@ def test_audit_reports_every_account_as_its_iam_has_it(run_playbook, organizatio
     assert stat.S_IMODE(report_dir.stat().st_mode) == 0o750 & ~current_umask()
 
 
+def test_base_credentials_from_a_profile_audit_each_account_as_its_role(run_playbook, organization, proxy, tmp_path):
+    """The README's set-up: a profile (no key in the environment) for the inventory and the playbook. Each account's
+    report is that account's IAM, not the profile's (management) account's."""
+    credentials = tmp_path / "credentials"
+    keys = f"aws_access_key_id = {ansible_env.DUMMY_ACCESS_KEY}\naws_secret_access_key = {ansible_env.DUMMY_SECRET_KEY}"
+    credentials.write_text(f"[org-security]\n{keys}\n", encoding="utf-8")
+    names = ["web", "cards"]
+    inventory = write_inventory(
+        tmp_path / "inventory", "organization", {"profile": "org-security", "include_accounts": names}
+    )
+    report_dir = tmp_path / "report"
+    result = run_playbook(
+        [{"import_playbook": str(PLAYBOOK)}],
+        extra_vars={"audit_report_dir": str(report_dir), "aws_profile": "org-security"},
+        extra_args=["-i", str(inventory)],
+        env={
+            "ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED": "True",
+            "AWS_SHARED_CREDENTIALS_FILE": str(credentials),
+            "AWS_ACCESS_KEY_ID": None,
+            "AWS_SECRET_ACCESS_KEY": None,
+        },
+    )
+    assert result.rc == 0, result.summary()
+    assumed = [call.params["RoleArn"] for call in proxy.calls if call.action == "AssumeRole"]
+    assert sorted(assumed) == sorted(organization.role_arn(name) for name in names)
+    report, _rows, _page, _text = read_report(report_dir)
+    assert sorted(account["account_name"] for account in report["accounts"]) == sorted(names)
+    for name in names:
+        assert_account_report(organization, name, report["keys"], exact_last_use=False)
+    assert len(report["keys"]) == len([key for key in organization.keys if key.account in names])
+
+
 def test_an_account_whose_role_cannot_be_assumed_fails_alone(run_playbook, organization, proxy, tmp_path):
     denied = organization.role_arn("cards")
     proxy.add_rule(

@@ -14,7 +14,7 @@ import pytest
 from unit_tasks import ensure_access_keys, report_access_keys
 
 from ansible_collections.keyguard.aws.plugins.module_utils import _assume_role
-from ansible_collections.keyguard.aws.plugins.module_utils._aws import AwsError, connection_kwargs
+from ansible_collections.keyguard.aws.plugins.module_utils._aws import AwsError, aws_client, connection_kwargs
 
 MEMBER = "111111111111"
 ROLE = f"arn:aws:iam::{MEMBER}:role/OrganizationAccountAccessRole"
@@ -113,3 +113,36 @@ def test_a_role_that_cannot_be_assumed_is_named_with_the_sts_action(
         ensure_access_keys({"user_name": "deploy", "assume_role_arn": ROLE})
     message = str(excinfo.value)
     assert message.startswith(f"sts:AssumeRole of role {ROLE} failed: no AWS credentials found")
+
+
+def test_a_profile_as_base_credentials_acts_as_the_role(
+    moto_iam: t.Any, member_iam: t.Any, assume_calls: list[str], monkeypatch: pytest.MonkeyPatch, tmp_path: t.Any
+) -> None:
+    """The role's account, not the profile's, from the first client of the process on (a profile's credentials
+    come from botocore's own chain, which used to hand the base credentials to the client)."""
+    credentials_file = tmp_path / "credentials"
+    credentials_file.write_text("[org-security]\naws_access_key_id = testing\naws_secret_access_key = testing\n")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials_file))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    member_iam.create_access_key(UserName="deploy")
+    moto_iam.create_user(UserName="management-only")
+    moto_iam.create_access_key(UserName="management-only")
+    expected = [key["AccessKeyId"] for key in member_iam.list_access_keys(UserName="deploy")["AccessKeyMetadata"]]
+    params = {"profile": "org-security", "assume_role_arn": ROLE, "include_last_used": False}
+    first = report_access_keys(params)
+    second = report_access_keys(params)  # the same role again in this process: the assumed credentials are reused
+    assert [entry["access_key_id"] for entry in first["access_keys"]] == expected
+    assert [entry["access_key_id"] for entry in second["access_keys"]] == expected
+    assert assume_calls == [ROLE]
+
+
+def test_base_credentials_from_the_environment_act_as_the_role(
+    moto_iam: t.Any, member_iam: t.Any, assume_calls: list[str]
+) -> None:
+    """No access_key option: botocore finds the environment's keys itself (as for an instance role or SSO)."""
+    moto_iam.create_user(UserName="management-only")
+    client = aws_client("iam", **connection_kwargs({"assume_role_arn": ROLE}))
+    assert [user["UserName"] for user in client.list_users()["Users"]] == ["deploy"]
+    assert assume_calls == [ROLE]
