@@ -26,7 +26,6 @@ from ansible_collections.keyguard.aws.plugins.module_utils._errors import AwsErr
 try:
     import botocore.credentials
     import botocore.exceptions
-    import botocore.session
 except ImportError:  # pragma: no cover - the client factory reports the missing SDK first
     pass
 
@@ -81,9 +80,10 @@ def assumed_role_credentials(
     if base.get("access_key"):
         source = botocore.credentials.Credentials(base["access_key"], base["secret_key"], base.get("session_token"))
     else:
-        # From a session of its own: a session keeps the first credentials it resolves, and the caller's session must
-        # resolve the role's once they are registered as its provider (else its clients act as the base credentials).
-        source = botocore.session.Session(profile=session.profile).get_credentials()
+        # From the session's resolver, not session.get_credentials(): a session keeps the first credentials it
+        # resolves, and it must resolve the role's once they are registered as its provider (else its clients would
+        # act as the base credentials).
+        source = session.get_component("credential_provider").load_credentials()
         if source is None:
             raise AwsError(
                 f"sts:AssumeRole of role {role['RoleArn']} failed: no AWS credentials found to assume it with; set "
