@@ -6,13 +6,14 @@
 
 """Start-up speed: botocore sessions whose model loading skips work a keyguard.aws task never needs.
 
-Nothing here changes what a client does, only how fast it is built (see docs/NOTES.md, issue 6). It relies on
-botocore's Loader internals, so it is used only with the botocore releases it was checked against; with any other,
-sessions use botocore's own loader.
+Nothing here changes what a client does, only how fast it is built (see docs/NOTES.md, issue 6) and how fast it
+reads timestamps. The loader relies on botocore's Loader internals, so it is used only with the botocore releases it
+was checked against; with any other, sessions use botocore's own loader.
 """
 
 from __future__ import annotations
 
+import datetime
 import gc
 import gzip
 import json
@@ -26,6 +27,7 @@ try:
     import botocore.exceptions
     import botocore.loaders
     import botocore.session
+    import botocore.utils
 
     HAS_BOTOCORE = True
 except ImportError:  # pragma: no cover - the client factory reports the missing SDK
@@ -103,11 +105,35 @@ def data_loader(data_path: str | None) -> t.Any:
     return loader
 
 
+# What IAM and STS answer: 2026-12-07T23:27:10Z, sometimes with a fraction of a second or a +00:00 offset.
+_ISO_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|[+-]\d\d:\d\d)")
+
+
+def parse_timestamp(value: t.Any) -> datetime.datetime:
+    """botocore's timestamp parser, without dateutil for the ISO 8601 form the services answer with.
+
+    botocore hands every timestamp of a response to dateutil's general parser, which tries many formats: about a
+    tenth of a ListAccessKeys call's CPU. The same instant comes out (UTC as ``datetime.timezone.utc``); any other
+    form goes to botocore's own parser.
+    """
+    if isinstance(value, str) and _ISO_TIMESTAMP.fullmatch(value):
+        text = value[:-1] + "+00:00" if value.endswith("Z") else value
+        date, _, rest = text.partition(".")
+        if rest:  # fromisoformat before Python 3.11 takes a fraction of 3 or 6 digits only
+            fraction, offset = rest[:-6], rest[-6:]
+            text = f"{date}.{fraction.ljust(6, '0')}{offset}"
+        parsed = datetime.datetime.fromisoformat(text)
+        return parsed.astimezone(datetime.timezone.utc) if parsed.utcoffset() == datetime.timedelta(0) else parsed
+    return botocore.utils.parse_timestamp(value)
+
+
 def new_session(profile: str | None = None) -> t.Any:
-    """A botocore session; on a checked botocore release it builds its clients from the process's loader."""
+    """A botocore session; on a checked botocore release it builds its clients from the process's loader. Its
+    clients parse timestamps with ``parse_timestamp`` (botocore's public parser setting)."""
     session = botocore.session.Session(profile=profile)
     if speedups_apply(botocore.__version__):
         session.register_component("data_loader", data_loader(session.get_config_variable("data_path")))
+    session.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=parse_timestamp)
     return session
 
 

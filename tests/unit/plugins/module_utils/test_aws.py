@@ -17,6 +17,7 @@ from typing import Any
 import botocore
 import botocore.exceptions
 import botocore.loaders
+import botocore.utils
 import pytest
 import yaml
 from botocore.stub import Stubber
@@ -613,6 +614,45 @@ def test_model_file_loader_reads_what_botocore_reads(relative_path: str) -> None
     assert ours is not None
     assert isinstance(ours, dict) and not isinstance(ours, collections.OrderedDict)
     assert _key_order(ours) == _key_order(botocores)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2026-12-07T23:27:10Z",
+        "2026-12-07T23:27:10.5Z",
+        "2026-12-07T23:27:10.123Z",
+        "2026-12-07T23:27:10.123456Z",
+        "2026-12-07T23:27:10+00:00",
+        "2026-12-07T23:27:10.25+00:00",
+        "2026-12-08T01:27:10+02:00",
+        "2026-12-07T18:27:10-05:00",
+        "2026-12-07T23:27:10",  # no offset: botocore's parser decides
+        "Mon, 07 Dec 2026 23:27:10 GMT",
+        "1796685630",
+        1796685630,
+        1796685630.25,
+    ],
+)
+def test_timestamp_parser_gives_what_botocore_gives(value: Any) -> None:
+    ours = _botocore_loader.parse_timestamp(value)
+    botocores = botocore.utils.parse_timestamp(value)
+    assert ours == botocores
+    assert ours.utcoffset() == botocores.utcoffset()
+    assert ours.isoformat() == botocores.isoformat()
+
+
+def test_timestamp_parser_refuses_what_botocore_refuses() -> None:
+    with pytest.raises(ValueError, match="Invalid timestamp"):
+        _botocore_loader.parse_timestamp("not a date")
+
+
+def test_clients_parse_timestamps_with_our_parser(moto_iam: Any) -> None:
+    moto_iam.create_user(UserName="dated")
+    client = _aws.aws_client("iam", region="us-east-1")
+    created = client.get_user(UserName="dated")["User"]["CreateDate"]
+    assert created.tzinfo is datetime.timezone.utc
+    assert created == moto_iam.get_user(UserName="dated")["User"]["CreateDate"]
 
 
 def test_model_file_loader_prefers_plain_json_and_misses_quietly(tmp_path: Path) -> None:
