@@ -16,8 +16,9 @@ Importing botocore takes about a quarter of a second, so the action plugins impo
 code only when a task runs in-process. Each worker is a fork of the controller's main process:
 once a task has run in-process, the main process imports the module code and loads botocore's
 IAM models itself before it forks the next worker (``preload_in_controller``), so every later
-worker starts with them. Playbooks whose tasks all run as modules (remote hosts) never pay for
-botocore on the controller.
+worker starts with them. When the main process has imported botocore anyway (the aws_accounts
+inventory plugin does), it preloads before the first worker. Playbooks whose tasks all run as
+modules (remote hosts) never pay for botocore on the controller.
 """
 
 from __future__ import annotations
@@ -75,9 +76,17 @@ def task_import_name(task_module: str) -> str:
     return f"ansible_collections.keyguard.aws.plugins.module_utils.{task_module}"
 
 
+def botocore_in_controller() -> bool:
+    """Whether the main process has botocore already (the aws_accounts inventory plugin imports it, for one)."""
+    return "botocore.session" in sys.modules
+
+
 def preload_in_controller() -> None:
-    """Fork hook of the main process: once a task has run in-process, import the module code and warm botocore up."""
-    if not _TO_PRELOAD or not _RAN_IN_PROCESS[0] or os.getpid() != _CONTROLLER_PID:
+    """Fork hook of the main process: once a task has run in-process, or botocore is loaded here anyway, import the
+    module code and warm botocore up."""
+    if not _TO_PRELOAD or os.getpid() != _CONTROLLER_PID:
+        return
+    if not (_RAN_IN_PROCESS[0] or botocore_in_controller()):
         return
     while _TO_PRELOAD:
         importlib.import_module(_TO_PRELOAD.pop())

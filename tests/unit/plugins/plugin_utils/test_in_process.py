@@ -24,6 +24,7 @@ def preload_state(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     monkeypatch.setattr(_in_process, "_TO_PRELOAD", {MODULE})
     monkeypatch.setattr(_botocore_loader, "warm_up", lambda: warm_ups.append("warm_up"))
     monkeypatch.delitem(sys.modules, MODULE, raising=False)
+    monkeypatch.setattr(_in_process, "botocore_in_controller", lambda: False)  # a playbook without aws_accounts
     flag = _in_process._RAN_IN_PROCESS[0]
     _in_process._RAN_IN_PROCESS[0] = 0
     yield warm_ups
@@ -57,6 +58,21 @@ def test_preload_after_a_task_ran_in_process(preload_state: list[str]) -> None:
     assert _in_process._TO_PRELOAD == set()
     _in_process.preload_in_controller()  # nothing left to do: no second warm-up
     assert preload_state == ["warm_up"]
+
+
+def test_preload_before_the_first_task_when_botocore_is_loaded_already(
+    preload_state: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_in_process, "botocore_in_controller", lambda: True)  # the aws_accounts inventory ran
+    _in_process.preload_in_controller()
+    assert MODULE in sys.modules
+    assert preload_state == ["warm_up"]
+
+
+def test_botocore_in_controller_looks_at_this_process_imports(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _in_process.botocore_in_controller() is ("botocore.session" in sys.modules)
+    monkeypatch.delitem(sys.modules, "botocore.session", raising=False)
+    assert _in_process.botocore_in_controller() is False
 
 
 def test_only_the_controller_main_process_preloads(preload_state: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
