@@ -8,6 +8,7 @@ from __future__ import annotations
 import concurrent.futures
 import datetime
 import email.utils
+import http.client
 import json
 import os
 import textwrap
@@ -321,3 +322,29 @@ def test_moto_server_is_a_separate_process(moto):
     assert moto.is_running()
     assert moto.url == f"http://127.0.0.1:{moto.port}"
     assert json.loads(moto._request("/_clock"))["now"]
+
+
+def test_moto_server_keeps_connections_open_between_calls(moto, iam):
+    """One connection carries many calls, a chunked body included (the server reads each body whole)."""
+    iam.create_user(UserName="kept")
+    form = "Action=GetUser&Version=2010-05-08&UserName=kept"
+    signature = "Credential=testing/20261207/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0"
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "Authorization": f"AWS4-HMAC-SHA256 {signature}"}
+    connection = http.client.HTTPConnection("127.0.0.1", moto.port, timeout=10)
+    try:
+        answers = []
+        for encode_chunked in (False, True, False):
+            body = iter([form.encode()]) if encode_chunked else form
+            connection.request("POST", "/", body=body, headers=headers, encode_chunked=encode_chunked)
+            response = connection.getresponse()
+            answers.append((response.status, b"<UserName>kept</UserName>" in response.read()))
+            assert response.getheader("Connection") is None
+            assert int(response.getheader("Content-Length")) > 0
+        first_socket = connection.sock
+        connection.request("GET", "/_clock")
+        response = connection.getresponse()
+        assert json.loads(response.read())["now"]
+        assert connection.sock is first_socket  # never reconnected
+    finally:
+        connection.close()
+    assert answers == [(200, True)] * 3

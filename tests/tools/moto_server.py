@@ -6,7 +6,8 @@
     python tests/tools/moto_server.py --port 0 --port-file PATH [--start-time ISO8601] [--exit-with-parent]
 
 The server is moto's own WSGI application (the one ``moto.server.main`` and
-``ThreadedMotoServer`` build) served by werkzeug's threaded server. The process runs under
+``ThreadedMotoServer`` build), served over keep-alive connections by a threaded server of this
+file (werkzeug's closes every connection after one response). The process runs under
 freezegun in ticking mode: time passes at the normal rate, but from a start point and with
 jumps that tests ask for. Everything moto stamps (``CreateDate``, ``LastUsedDate``) and the
 HTTP ``Date`` response header follow that clock.
@@ -29,6 +30,8 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import http.server
+import io
 import json
 import logging
 import os
@@ -37,6 +40,7 @@ import socket
 import sys
 import tempfile
 import threading
+import urllib.parse
 
 UTC = datetime.timezone.utc
 CLOCK_PATH = "/_clock"
@@ -145,30 +149,126 @@ class ClockMiddleware:
 
 
 def speed_up_dispatch(backends) -> None:
-    """Take two per-request costs out of moto's server, which run on the same CPUs as the code under test.
+    """Take a per-request cost out of moto's server, which runs on the same CPUs as the code under test.
 
     moto's dispatcher lists its package directory (os.listdir plus an isdir per entry, ~200 of them) on every
     request, under a lock that serializes requests; the listing cannot change while the server runs, so it is
-    computed once. werkzeug writes one access-log line per request, also under a lock; errors are still logged.
+    computed once.
     """
     module_names = tuple(backends.list_of_moto_modules())
     backends.list_of_moto_modules = lambda: module_names
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 
-def no_delay(handler_class):
-    """The request handler with Nagle's algorithm off on its connections.
+class KeepAliveWSGIHandler(http.server.BaseHTTPRequestHandler):
+    """Serves a WSGI application (moto's) over HTTP/1.1 connections that stay open between requests.
 
-    werkzeug writes a response's headers and body in separate sends; on a keep-alive connection Nagle's
-    algorithm holds the body back until the client's (delayed) ACK of the headers, up to 40 ms a call.
+    werkzeug's development server, which moto_server uses, closes the connection after every response (it cannot
+    tell where a request body it did not read ends); each call then costs a connection and a new server thread, on
+    the CPUs the code under test runs on. Here the body is read whole before the application sees it, so the next
+    request starts where this one ended. Every response has a Content-Length; Nagle's algorithm is off, so headers
+    and body leave at once. No access log; application errors are logged and answered 500.
     """
 
-    class NoDelayRequestHandler(handler_class):
-        def setup(self):
-            super().setup()
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    protocol_version = "HTTP/1.1"
+    timeout = 120  # idle keep-alive connections
 
-    return NoDelayRequestHandler
+    def setup(self):
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, format, *args):  # pylint: disable=redefined-builtin
+        pass
+
+    def __getattr__(self, name: str):
+        if name.startswith("do_"):  # every HTTP method goes to the application
+            return self._run_application
+        raise AttributeError(name)
+
+    def _read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):  # trailers
+                        pass
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _environ(self, body: bytes) -> dict:
+        path, _, query = self.path.partition("?")
+        if "://" in path:  # an absolute-form request target
+            path = "/" + path.split("://", 1)[1].partition("/")[2]
+        environ = {
+            "REQUEST_METHOD": self.command,
+            "SCRIPT_NAME": "",
+            "PATH_INFO": urllib.parse.unquote(path, "latin-1"),
+            "QUERY_STRING": query,
+            "CONTENT_TYPE": self.headers.get("Content-Type", ""),
+            "CONTENT_LENGTH": str(len(body)),
+            "REMOTE_ADDR": self.client_address[0],
+            "REMOTE_PORT": self.client_address[1],
+            "SERVER_NAME": self.server.server_address[0],
+            "SERVER_PORT": str(self.server.server_address[1]),
+            "SERVER_PROTOCOL": self.request_version,
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.errors": sys.stderr,
+            "wsgi.multithread": True,
+            "wsgi.multiprocess": False,
+            "wsgi.run_once": False,
+        }
+        for name, value in self.headers.items():
+            key = "HTTP_" + name.upper().replace("-", "_")
+            if key not in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH", "HTTP_TRANSFER_ENCODING"):  # body read whole
+                environ[key] = f"{environ[key]},{value}" if key in environ else value
+        return environ
+
+    def _run_application(self) -> None:
+        body = self._read_body()
+        started: list = []
+
+        def start_response(status, headers, exc_info=None):
+            started[:] = [status, headers]
+            return lambda data: None  # the legacy write(): moto does not use it
+
+        try:
+            chunks = self.server.application(self._environ(body), start_response)
+            try:
+                payload = b"".join(chunks)
+            finally:
+                if hasattr(chunks, "close"):
+                    chunks.close()
+        except Exception:  # pylint: disable=broad-exception-caught
+            logging.getLogger("moto_server").exception("error answering %s %s", self.command, self.path)
+            started[:] = ["500 Internal Server Error", [("Content-Type", "text/plain")]]
+            payload = b"internal server error"
+            self.close_connection = True
+        status, headers = started
+        code, _, reason = status.partition(" ")
+        self.send_response(int(code), reason)
+        for name, value in headers:
+            if name.lower() not in ("content-length", "connection", "transfer-encoding"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+        self.wfile.flush()
+
+
+class KeepAliveWSGIServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], application):
+        self.application = application
+        super().__init__(address, KeepAliveWSGIHandler)
 
 
 def write_port_file(path: str, port: int) -> None:
@@ -213,8 +313,7 @@ def main(argv: list[str] | None = None) -> int:
     # Import moto, and the backends the tests use, before freezegun starts: freeze_time().start()
     # swaps datetime/time references in every module loaded at that moment.
     from moto import backends
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
-    from werkzeug.serving import make_server
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     for name in PRELOADED_BACKENDS:
         backends.get_backend(name)
@@ -232,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
     clock = ShiftableClock(factory, real_utcnow, start)
 
     app = ClockMiddleware(DomainDispatcherApplication(create_backend_app), clock)
-    server = make_server(args.host, args.port, app, threaded=True, request_handler=no_delay(MotoRequestHandler))
+    server = KeepAliveWSGIServer((args.host, args.port), app)
 
     def stop(signum, frame):
         raise KeyboardInterrupt
