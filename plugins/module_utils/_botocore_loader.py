@@ -118,8 +118,8 @@ def parse_timestamp(value: t.Any) -> datetime.datetime:
     """
     if isinstance(value, str) and _ISO_TIMESTAMP.fullmatch(value):
         text = value[:-1] + "+00:00" if value.endswith("Z") else value
-        date, _, rest = text.partition(".")
-        if rest:  # fromisoformat before Python 3.11 takes a fraction of 3 or 6 digits only
+        if "." in text:  # fromisoformat before Python 3.11 takes a fraction of 3 or 6 digits only
+            date, rest = text.split(".", 1)
             fraction, offset = rest[:-6], rest[-6:]
             text = f"{date}.{fraction.ljust(6, '0')}{offset}"
         parsed = datetime.datetime.fromisoformat(text)

@@ -204,7 +204,7 @@ class KeepAliveWSGIHandler(http.server.BaseHTTPRequestHandler):
         return self.rfile.read(length) if length > 0 else b""
 
     def _environ(self, body: bytes) -> dict:
-        path, _, query = self.path.partition("?")
+        path, query = self.path.split("?", 1) if "?" in self.path else (self.path, "")
         if "://" in path:  # an absolute-form request target
             path = "/" + path.split("://", 1)[1].partition("/")[2]
         environ = {
@@ -254,7 +254,7 @@ class KeepAliveWSGIHandler(http.server.BaseHTTPRequestHandler):
             payload = b"internal server error"
             self.close_connection = True
         status, headers = started
-        code, _, reason = status.partition(" ")
+        code, reason = status.split(" ", 1) if " " in status else (status, "")
         self.send_response(int(code), reason)
         for name, value in headers:
             if name.lower() not in ("content-length", "connection", "transfer-encoding"):
