@@ -227,6 +227,23 @@ RATE_LIMIT_FAULT = "rate_limit"  # IamCall.fault of a call the token bucket refu
 _ATTEMPT = re.compile(r"attempt=(\d+)")
 
 
+def read_request_body(headers, rfile) -> bytes:
+    """A request's whole body from ``rfile``, per its Content-Length or chunked encoding (trailers skipped), so the
+    next request on a keep-alive connection starts where this one ended."""
+    if "chunked" in headers.get("Transfer-Encoding", "").lower():
+        chunks = []
+        while True:
+            size = int(rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
+            if size == 0:
+                while rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass
+                return b"".join(chunks)
+            chunks.append(rfile.read(size))
+            rfile.readline()
+    length = int(headers.get("Content-Length") or 0)
+    return rfile.read(length) if length > 0 else b""
+
+
 class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
@@ -290,23 +307,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, format, *args):  # pylint: disable=redefined-builtin
         pass
 
-    def _read_body(self) -> bytes:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            chunks = []
-            while True:
-                size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return b"".join(chunks)
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
-
     def _handle(self) -> None:
         started = time.monotonic()
-        body = self._read_body()
+        body = read_request_body(self.headers, self.rfile)
         target = self.headers.get("X-Amz-Target")
         if target:  # a JSON-protocol service (Secrets Manager, SSM)
             params = _json_params(body)

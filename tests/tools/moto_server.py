@@ -43,6 +43,8 @@ import tempfile
 import threading
 import urllib.parse
 
+from iam_proxy import read_request_body  # tests/tools: this script's own folder
+
 UTC = datetime.timezone.utc
 CLOCK_PATH = "/_clock"
 # Backends whose modules must be imported before freezegun starts, so the patching sees them.
@@ -189,20 +191,6 @@ class KeepAliveWSGIHandler(http.server.BaseHTTPRequestHandler):
             return self._run_application
         raise AttributeError(name)
 
-    def _read_body(self) -> bytes:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            chunks = []
-            while True:
-                size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):  # trailers
-                        pass
-                    return b"".join(chunks)
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
-
     def _environ(self, body: bytes) -> dict:
         path, query = self.path.split("?", 1) if "?" in self.path else (self.path, "")
         if "://" in path:  # an absolute-form request target
@@ -234,7 +222,7 @@ class KeepAliveWSGIHandler(http.server.BaseHTTPRequestHandler):
         return environ
 
     def _run_application(self) -> None:
-        body = self._read_body()
+        body = read_request_body(self.headers, self.rfile)
         started: list = []
 
         def start_response(status, headers, exc_info=None):
