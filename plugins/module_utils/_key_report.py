@@ -169,9 +169,8 @@ def collect_for_account(client: t.Any, request: ReportRequest) -> Collected:
         users = [user for user in users if user.get("Path", "/").startswith(request.path_prefix)]
     tags_by_user = {user["UserName"]: {tag["Key"]: tag["Value"] for tag in user.get("Tags", [])} for user in users}
     # The credential report is requested, polled and downloaded beside the listing (IAM generates it meanwhile).
-    fetch: CredentialReportFetch | None = None
-    if request.include_last_used and not request.exact_last_used and users:
-        fetch = CredentialReportFetch(client)
+    # It is read even when no user has a key: its <root_account> row is the only place the root user's keys show.
+    fetch = CredentialReportFetch(client) if _reads_credential_report(request) else None
     try:
         keys = [
             AccessKey.from_api(item, user_name, tags_by_user[user_name].get(item["AccessKeyId"]))
@@ -186,23 +185,28 @@ def collect_for_account(client: t.Any, request: ReportRequest) -> Collected:
             fetch.cancel()
         raise
     collected = Collected(keys, {}, server_time(headers))
-    if not request.include_last_used or not keys:
-        if fetch is not None:
-            fetch.cancel()
-        return collected
-    remaining = [key.access_key_id for key in keys]
     if fetch is not None:
+        report_places_keys = request.include_last_used and not request.exact_last_used
         try:
             report = fetch.result()
         except AwsError as exc:
-            collected.warnings.append(f"credential report unavailable ({exc}); looked up each key's last use instead")
+            instead = "looked up each key's last use instead; " if report_places_keys and keys else ""
+            collected.warnings.append(f"credential report unavailable ({exc}); {instead}root user's keys not checked")
         else:
             collected.credential_report_generated_at = report.generated_at
             collected.root_account = next((row for row in report.rows if row.get("user") == ROOT_ROW), None)
-            collected.last_used = match_credential_report(keys, report)
-            remaining = [key_id for key_id in remaining if key_id not in collected.last_used]
-    collected.last_used.update(_lookup_last_use(client, remaining, request.max_workers))
+            if report_places_keys:
+                collected.last_used = match_credential_report(keys, report)
+    if request.include_last_used:
+        remaining = [key.access_key_id for key in keys if key.access_key_id not in collected.last_used]
+        collected.last_used.update(_lookup_last_use(client, remaining, request.max_workers))
     return collected
+
+
+def _reads_credential_report(request: ReportRequest) -> bool:
+    """Whether a whole-account report reads the credential report: for last use unless exact lookups are asked
+    for, and for the root user's keys (CIS 1.4) whenever findings are."""
+    return (request.include_last_used and not request.exact_last_used) or request.include_findings
 
 
 def _list_keys_of_user(client: t.Any, user_name: str) -> list[dict[str, t.Any]]:

@@ -16,6 +16,8 @@ description:
   - For a whole-account report, last use comes from the IAM credential report, which IAM regenerates at most every
     4 hours, so it can be up to 4 hours old. Keys the report cannot place (for example keys created since) are looked
     up one by one. Set O(exact_last_used=true) to look up every key's last use exactly.
+  - A whole-account report reads the credential report even when no user has a key, since its root row is the only
+    place the root user's access keys show (RV(root_account)).
   - With O(secret_store), each key in the report says whether the store holds it as its current key
     (RV(access_keys[].in_secret_store)); this needs C(secretsmanager:DescribeSecret) or C(ssm:DescribeParameters).
 author:
@@ -61,6 +63,7 @@ options:
     description:
       - Look up every key's last use with C(GetAccessKeyLastUsed) instead of the credential report. Exact, but one
         call per key.
+      - With O(include_findings=true) the credential report is still read, for the root user's keys (CIS 1.4).
       - Has no effect with O(include_last_used=false); the task then says so in a warning.
     type: bool
     default: false
@@ -250,7 +253,9 @@ root_account:
     - The root user's access keys, from the credential report's C(<root_account>) row, and its finding (CIS 1.4,
       Security Hub IAM.4, when a root access key is active).
     - Real IAM's report has this row; moto's (used in tests) does not, and then nothing is returned.
-  returned: for a whole-account report that used the credential report, when the report has the row
+    - A whole-account report reads the credential report unless O(include_last_used=false) or
+      O(exact_last_used=true), and always with O(include_findings=true).
+  returned: for a whole-account report that read the credential report, when the report has the row
   type: dict
   contains:
     arn:

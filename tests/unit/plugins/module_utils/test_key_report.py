@@ -995,22 +995,28 @@ def test_report_client_retries_adaptively_unless_told_otherwise(
         )
 
 
-def test_account_without_keys(client: t.Any, calls: list[str], reader: t.Any) -> None:
-    assert report_access_keys({}, client=client) == {"changed": False, "access_keys": [], "count": 0}
-    assert calls == ["GetAccountAuthorizationDetails"]
+def test_account_without_keys(client: t.Any, calls: list[str], reader: t.Any, slept: list[float]) -> None:
+    # The credential report is read even with no key to place: its root row is where a root key shows (in real IAM).
+    empty = report_access_keys({}, client=client)
+    assert {name: value for name, value in empty.items() if name != "credential_report_generated_at"} == {
+        "changed": False,
+        "access_keys": [],
+        "count": 0,
+    }
+    assert empty["credential_report_generated_at"] == reader.get_credential_report()["GeneratedTime"].isoformat()
+    assert calls[0] == "GetAccountAuthorizationDetails"
+    assert set(calls[1:-1]) == {"GenerateCredentialReport"}  # requested, then polled until IAM has it
+    assert calls[-1] == "GetCredentialReport"
 
     for name in ("alice", "bob"):
         reader.create_user(UserName=name)
     calls.clear()
-    assert report_access_keys({}, client=client) == {"changed": False, "access_keys": [], "count": 0}
-    # The credential report's fetch starts beside the listing and is cancelled once no key is found: its request
-    # may have gone out (in any order with the listing), nothing after it.
-    assert [call for call in calls if call != "GenerateCredentialReport"] == [
-        "GetAccountAuthorizationDetails",
-        "ListAccessKeys",
-        "ListAccessKeys",
-    ]
-    assert calls.count("GenerateCredentialReport") <= 1
+    assert report_access_keys({"include_last_used": False}, client=client) == {
+        "changed": False,
+        "access_keys": [],
+        "count": 0,
+    }
+    assert calls == ["GetAccountAuthorizationDetails", "ListAccessKeys", "ListAccessKeys"]  # no report asked for
     assert reader.list_users()["Users"]  # the users are there; they just have no keys
 
 
@@ -1175,7 +1181,7 @@ def test_whole_account_report_unavailable_falls_back(
     result = report_access_keys({}, client=client)
     assert result["warnings"] == [
         "credential report unavailable (iam:GenerateCredentialReport failed: AccessDenied: not allowed); "
-        "looked up each key's last use instead"
+        "looked up each key's last use instead; root user's keys not checked"
     ]
     assert calls.count("GetAccessKeyLastUsed") == 6
     assert without_ages(result["access_keys"]) == expected_from_iam(reader, names, exact=True)
@@ -1391,3 +1397,63 @@ def test_whole_account_result_says_how_old_moto_report_is(
     generated = reader.get_credential_report()["GeneratedTime"]
     assert result["credential_report_generated_at"] == generated.astimezone(UTC).isoformat()
     assert "credential_report_generated_at" not in report_access_keys({"exact_last_used": True}, client=client)
+
+
+ROOT_WITH_A_KEY = real_row(
+    "<root_account>",
+    "not_supported,2026-02-27T08:00:00+00:00,not_supported,not_supported",
+    "true,2019-03-04T05:06:07+00:00,2026-02-20T10:00:00+00:00,us-east-1,ec2",
+)
+
+
+@pytest.mark.parametrize(
+    ("users", "options"),
+    [
+        ([], {"include_findings": True}),  # an account run through SSO only: no IAM user at all
+        (["alice", "bob"], {"include_findings": True}),  # users, none of them with a key
+        (["alice"], {"include_findings": True, "exact_last_used": True}),  # last use asked of each key
+        (["alice"], {}),  # no findings asked for: the report is read for last use, and its root row returned
+    ],
+)
+def test_root_key_is_reported_in_an_account_whose_users_have_no_keys(
+    client: t.Any, calls: list[str], reader: t.Any, slept: list[float], users: list[str], options: dict[str, t.Any]
+) -> None:
+    """CIS 1.4 (a root access key) is most often found in accounts without IAM keys at all: the credential
+    report is read there too, for its <root_account> row (real IAM's format; moto's report has no such row)."""
+    for name in users:
+        reader.create_user(UserName=name)
+    content = f"{REAL_COLUMNS}\n{ROOT_WITH_A_KEY}\n".encode()
+
+    def real_iam_answer(**_kwargs: t.Any) -> tuple[t.Any, dict[str, t.Any]]:
+        http = botocore.awsrequest.AWSResponse("https://iam.amazonaws.com/", 200, {}, None)
+        return http, {"Content": content, "ReportFormat": "text/csv", "GeneratedTime": REAL_GENERATED}
+
+    client.meta.events.register("before-call.iam.GetCredentialReport", real_iam_answer)
+    result = report_access_keys(options, client=client)
+    assert result["access_keys"] == []
+    assert result["root_account"]["access_key_1_active"] is True
+    assert [finding["cis_control"] for finding in result["root_account"]["findings"]] == ["1.4"]
+    assert "GenerateCredentialReport" in calls  # the download itself is answered by real_iam_answer, uncounted
+    assert "GetAccessKeyLastUsed" not in calls
+    assert all(not reader.list_access_keys(UserName=name)["AccessKeyMetadata"] for name in users)  # IAM unchanged
+
+
+def test_an_unreadable_credential_report_says_the_root_user_went_unchecked(
+    client: t.Any, calls: list[str], reader: t.Any
+) -> None:
+    reader.create_user(UserName="alice")
+
+    def denied(**_kwargs: t.Any) -> None:
+        raise botocore.exceptions.ClientError(
+            {"Error": {"Code": "AccessDenied", "Message": "not authorized to perform iam:GenerateCredentialReport"}},
+            "GenerateCredentialReport",
+        )
+
+    client.meta.events.register("before-call.iam.GenerateCredentialReport", denied)
+    result = report_access_keys({"include_findings": True}, client=client)
+    assert result["access_keys"] == []
+    assert "root_account" not in result
+    assert len(result["warnings"]) == 1
+    assert "credential report unavailable" in result["warnings"][0]
+    assert result["warnings"][0].endswith("root user's keys not checked")
+    assert reader.list_users()["Users"][0]["UserName"] == "alice"
