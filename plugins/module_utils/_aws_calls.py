@@ -56,6 +56,20 @@ def paginate(
     return _translating(client, operation, absent_ok, all_pages)
 
 
+def paginate_short(
+    client: t.Any, operation: str, result_key: str, *, absent_ok: bool = False, **kwargs: t.Any
+) -> tuple[list[dict[str, t.Any]], dict[str, str]] | None:
+    """``paginate`` for a list that fits one page (a user's access keys: IAM allows two): one plain call, and
+    botocore's paginator from the start only if that answer says it is truncated. Building a paginator for each of
+    thousands of users costs more client CPU than the call it makes."""
+    first = call(client, operation, absent_ok=absent_ok, **kwargs)
+    if first is None:
+        return None
+    if first.get("IsTruncated"):
+        return paginate(client, operation, result_key, absent_ok=absent_ok, **kwargs)
+    return first.get(result_key, []), first.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+
+
 def _translating(client: t.Any, operation: str, absent_ok: bool, make_call: t.Callable[[], T]) -> T | None:
     """``make_call()`` with the service's failures raised as AwsError (or None for an absent resource)."""
     try:

@@ -12,7 +12,7 @@ import dataclasses
 import datetime
 import typing as t
 
-from ansible_collections.keyguard.aws.plugins.module_utils._aws_calls import call, paginate, server_time
+from ansible_collections.keyguard.aws.plugins.module_utils._aws_calls import call, paginate, paginate_short, server_time
 from ansible_collections.keyguard.aws.plugins.module_utils._key_types import (
     ACCESS_KEY_ID_PATTERN,
     AccessKey,
@@ -36,7 +36,7 @@ def read_user_keys(client: t.Any, user_name: str, always_read_tags: bool = False
 
     Tags are read when the user has keys, or always with ``always_read_tags`` (to find stale descriptions).
     """
-    listed = paginate(client, "ListAccessKeys", "AccessKeyMetadata", absent_ok=True, UserName=user_name)
+    listed = paginate_short(client, "ListAccessKeys", "AccessKeyMetadata", absent_ok=True, UserName=user_name)
     if listed is None:
         return UserKeys(user_name, exists=False, keys=[])
     metadata, headers = listed

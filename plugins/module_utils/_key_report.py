@@ -21,7 +21,7 @@ import datetime
 import typing as t
 
 from ansible_collections.keyguard.aws.plugins.module_utils._aws import AwsError
-from ansible_collections.keyguard.aws.plugins.module_utils._aws_calls import paginate, server_time
+from ansible_collections.keyguard.aws.plugins.module_utils._aws_calls import paginate, paginate_short, server_time
 from ansible_collections.keyguard.aws.plugins.module_utils._credential_report import match_credential_report
 from ansible_collections.keyguard.aws.plugins.module_utils._credential_report_fetch import CredentialReportFetch
 from ansible_collections.keyguard.aws.plugins.module_utils._findings import (
@@ -210,7 +210,7 @@ def _reads_credential_report(request: ReportRequest) -> bool:
 
 
 def _list_keys_of_user(client: t.Any, user_name: str) -> list[dict[str, t.Any]]:
-    listed = paginate(client, "ListAccessKeys", "AccessKeyMetadata", absent_ok=True, UserName=user_name)
+    listed = paginate_short(client, "ListAccessKeys", "AccessKeyMetadata", absent_ok=True, UserName=user_name)
     return listed[0] if listed else []  # None: the user was deleted since the user list was read
 
 

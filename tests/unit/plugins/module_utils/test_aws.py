@@ -33,7 +33,7 @@ from ansible_collections.keyguard.aws.plugins.module_utils._aws import (
     is_aws_failure,
     require_sdk,
 )
-from ansible_collections.keyguard.aws.plugins.module_utils._aws_calls import call
+from ansible_collections.keyguard.aws.plugins.module_utils._aws_calls import call, paginate_short
 
 iam_client = functools.partial(aws_client, "iam")
 
@@ -442,6 +442,43 @@ def test_call_lets_programming_errors_through(clean_aws_env: Path) -> None:
     assert response["User"]["UserName"] == "alice"
     with pytest.raises(AttributeError):
         call(client, "NoSuchOperation")
+
+
+def _key(key_id: str) -> dict:
+    created = datetime.datetime(2026, 1, 2, tzinfo=datetime.timezone.utc)
+    return {"UserName": "alice", "AccessKeyId": key_id, "Status": "Active", "CreateDate": created}
+
+
+def test_paginate_short_is_one_call_for_a_list_that_fits_one_page(clean_aws_env: Path) -> None:
+    client = iam_client(access_key="AKIAEXAMPLE", secret_key=SECRET, region="us-east-1")
+    with Stubber(client) as stubber:
+        answer = {"AccessKeyMetadata": [_key("AKIAFIRSTEXAMPLE0001")], "IsTruncated": False}
+        stubber.add_response("list_access_keys", answer, {"UserName": "alice"})
+        items, _headers = paginate_short(client, "ListAccessKeys", "AccessKeyMetadata", UserName="alice")
+        stubber.assert_no_pending_responses()
+    assert [item["AccessKeyId"] for item in items] == ["AKIAFIRSTEXAMPLE0001"]
+
+
+def test_paginate_short_lists_again_with_the_paginator_when_truncated(clean_aws_env: Path) -> None:
+    # IAM's quota of two keys a user keeps ListAccessKeys to one page; moto cannot be made to truncate it, so a
+    # Stubber plays an IAM that would.
+    client = iam_client(access_key="AKIAEXAMPLE", secret_key=SECRET, region="us-east-1")
+    first = {"AccessKeyMetadata": [_key("AKIAFIRSTEXAMPLE0001")], "IsTruncated": True, "Marker": "page-2"}
+    second = {"AccessKeyMetadata": [_key("AKIASECONDEXAMPLE002")], "IsTruncated": False}
+    with Stubber(client) as stubber:
+        stubber.add_response("list_access_keys", first, {"UserName": "alice"})
+        stubber.add_response("list_access_keys", first, {"UserName": "alice"})  # the paginator's first page
+        stubber.add_response("list_access_keys", second, {"UserName": "alice", "Marker": "page-2"})
+        items, _headers = paginate_short(client, "ListAccessKeys", "AccessKeyMetadata", UserName="alice")
+        stubber.assert_no_pending_responses()
+    assert [item["AccessKeyId"] for item in items] == ["AKIAFIRSTEXAMPLE0001", "AKIASECONDEXAMPLE002"]
+
+
+def test_paginate_short_absent(clean_aws_env: Path) -> None:
+    client = iam_client(access_key="AKIAEXAMPLE", secret_key=SECRET, region="us-east-1")
+    with Stubber(client) as stubber:
+        stubber.add_client_error("list_access_keys", service_error_code="NoSuchEntity", http_status_code=404)
+        assert paginate_short(client, "ListAccessKeys", "AccessKeyMetadata", absent_ok=True, UserName="ghost") is None
 
 
 def _user(name: str) -> dict:
