@@ -45,7 +45,7 @@ from seed import Seeder
 
 OUTPUT_DIR = REPO_ROOT / "benchmarks" / "output"
 DEFAULT_SIZES = (400, 1600)
-DEFAULT_WORKERS = (4, 8, 16, 32, 64)
+DEFAULT_WORKERS = (4, 8, 10, 12, 16, 32, 64)
 MODULE = "keyguard.aws.iam_access_key_info"
 POOL_CONNECTIONS = 10  # botocore's default max_pool_connections
 CASE_NAMES = ("reference", "latency", "latency-total", "bucket")

@@ -77,11 +77,15 @@ options:
         slows its own request rate to what IAM accepts. In botocore's C(standard) mode, with 16 calls at once
         against a limit of 20 calls a second, the client's retry quota ran out and the report failed
         (C(make bench-latency)).
-      - The default comes from a measurement with 50 ms added to every call (C(make bench-latency)). A report of
-        1600 users took 13.5 s with 8, 8.7 s with 16, 8.1 s with 32 and 9.3 s with 64. Beyond 16 the controller's
-        CPU, not the latency, bounds it, and more calls at once only meet IAM's rate limit sooner.
+      - The default comes from C(make bench-latency) (benchmarks/RESULTS-latency.md), with 50 ms added to every
+        call. Of the values measured, 8 is the largest at which the report stays within 1.3 times the time the
+        latency alone allows (N calls x 50 ms / max_workers) for 400 and 1600 users. More workers still finish
+        sooner (1600 users took 12.1 s with 8, 6.7 s with 16), but each one brings less. Against real IAM, the
+        account's rate limit binds first. 8 calls at once at 50 ms each already ask for 160 calls a second. More
+        only meet throttling sooner, and the account's other callers share that limit. Raise it for accounts whose
+        limit you know to be higher.
     type: int
-    default: 16
+    default: 8
   max_calls_per_second:
     description:
       - Cap the report's own request rate (retries included) at this many IAM requests a second, across its
