@@ -71,6 +71,9 @@ NOTES = [
     "Seeding goes to moto directly with boto3 on a thread pool; each user's two keys are created a day apart on "
     "moto's clock (so the credential report can tell them apart, as it can in a real account) and one of them is "
     "used, i.e. one IAM call is signed with it. The rotation scenario moves moto's clock 91 days before each run.",
+    "Two more benchmarks write results beside this file: `make bench-latency` (the whole-account report under real "
+    "IAM's latency and rate limit, issue 14) writes RESULTS-latency.md, and `make bench-org` (the audit across an "
+    "AWS Organization, issue 13) writes RESULTS-org.md.",
 ]
 
 

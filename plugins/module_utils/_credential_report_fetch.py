@@ -27,7 +27,7 @@ class CredentialReportFetch:
     """Request, poll and download the credential report in the background; ``result()`` once the keys are listed.
 
     One thread, so one IAM call at a time beside the listing's ``max_workers``. ``cancel()`` when the report is not
-    needed after all (no keys, or the listing failed): no call is made after the one in flight.
+    needed after all (the listing failed): no call is made after the one in flight.
     """
 
     def __init__(self, client: t.Any) -> None:

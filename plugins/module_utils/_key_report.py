@@ -45,7 +45,7 @@ from ansible_collections.keyguard.aws.plugins.module_utils._key_types import (
     whole_days,
 )
 
-DEFAULT_MAX_WORKERS = 8  # measured: benchmarks/RESULTS-latency.md, see the module docs
+DEFAULT_MAX_WORKERS = 4  # measured: benchmarks/RESULTS-latency.md, see the module docs
 ROOT_ROW = "<root_account>"
 MAX_WORKERS_LIMIT = 64
 # GetAccountAuthorizationDetails returns at most 1000 entities a page.
