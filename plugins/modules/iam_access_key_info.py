@@ -76,7 +76,7 @@ options:
         C(retries), so throttling slows the report down instead of failing it; once throttled, the client also
         slows its own request rate to what IAM accepts. In botocore's C(standard) mode, with 16 calls at once
         against a limit of 20 calls a second, the client's retry quota ran out and the report failed
-        (C(make bench-latency)).
+        (C(make bench-latency) in December 2026; docs/NOTES.md, session 6).
       - The default comes from C(make bench-latency) (benchmarks/RESULTS-latency.md), with 50 ms added to every
         call. 4 is the value at which the report stays within 1.3 times the time the latency alone allows
         (N calls x 50 ms / max_workers) for 400 and 1600 users, every time it was measured. 8 passed that bar in
