@@ -79,9 +79,9 @@ options:
         (C(make bench-latency) in December 2026; docs/NOTES.md, session 6).
       - The default comes from C(make bench-latency) (benchmarks/RESULTS-latency.md), with 50 ms added to every
         call. 4 is the value at which the report stays within 1.3 times the time the latency alone allows
-        (N calls x 50 ms / max_workers) for 400 and 1600 users, every time it was measured. 8 passed that bar in
-        one run and missed it in another, at 400 users. More workers still finish sooner (1600 users took 23.8 s
-        with 4, 12.4 s with 8 and 6.7 s with 16), but each one brings less. Against real IAM, the account's rate
+        (N calls x 50 ms / max_workers) for 400 and 1600 users, every time it was measured. 8 sat on that bar at
+        400 users (1.29x to 1.34x over three runs). More workers still finish sooner (1600 users took 23.9 s with
+        4, 12.4 s with 8 and 6.8 s with 16), but each one brings less. Against real IAM, the account's rate
         limit binds first. 4 calls at once at 50 ms each already ask for 80 calls a second, four times the 20 a
         second the benchmark models IAM's limit with, and the account's other callers share that limit. Raise it
         for accounts whose limit you know to be higher.
