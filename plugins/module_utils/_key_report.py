@@ -102,6 +102,17 @@ class ReportRequest:
             return ["exact_last_used has no effect with include_last_used=false: no last use is looked up"]
         return []
 
+    @property
+    def last_use_from_report(self) -> bool:
+        """Whether a whole-account report places last use from the credential report (not one lookup a key)."""
+        return self.include_last_used and not self.exact_last_used
+
+    @property
+    def reads_credential_report(self) -> bool:
+        """Whether a whole-account report reads the credential report: for last use, and for the root user's keys
+        (CIS 1.4) whenever findings are asked for."""
+        return self.last_use_from_report or self.include_findings
+
     def filters(self) -> dict[str, t.Any]:
         names = ("user_name", "access_key_id", "path_prefix", "status", "older_than_days", "unused_for_days")
         return {name: getattr(self, name) for name in names if getattr(self, name) is not None}
@@ -170,7 +181,7 @@ def collect_for_account(client: t.Any, request: ReportRequest) -> Collected:
     tags_by_user = {user["UserName"]: {tag["Key"]: tag["Value"] for tag in user.get("Tags", [])} for user in users}
     # The credential report is requested, polled and downloaded beside the listing (IAM generates it meanwhile).
     # It is read even when no user has a key: its <root_account> row is the only place the root user's keys show.
-    fetch = CredentialReportFetch(client) if _reads_credential_report(request) else None
+    fetch = CredentialReportFetch(client) if request.reads_credential_report else None
     try:
         keys = [
             AccessKey.from_api(item, user_name, tags_by_user[user_name].get(item["AccessKeyId"]))
@@ -186,27 +197,20 @@ def collect_for_account(client: t.Any, request: ReportRequest) -> Collected:
         raise
     collected = Collected(keys, {}, server_time(headers))
     if fetch is not None:
-        report_places_keys = request.include_last_used and not request.exact_last_used
         try:
             report = fetch.result()
         except AwsError as exc:
-            instead = "looked up each key's last use instead; " if report_places_keys and keys else ""
+            instead = "looked up each key's last use instead; " if request.last_use_from_report and keys else ""
             collected.warnings.append(f"credential report unavailable ({exc}); {instead}root user's keys not checked")
         else:
             collected.credential_report_generated_at = report.generated_at
             collected.root_account = next((row for row in report.rows if row.get("user") == ROOT_ROW), None)
-            if report_places_keys:
+            if request.last_use_from_report:
                 collected.last_used = match_credential_report(keys, report)
     if request.include_last_used:
         remaining = [key.access_key_id for key in keys if key.access_key_id not in collected.last_used]
         collected.last_used.update(_lookup_last_use(client, remaining, request.max_workers))
     return collected
-
-
-def _reads_credential_report(request: ReportRequest) -> bool:
-    """Whether a whole-account report reads the credential report: for last use unless exact lookups are asked
-    for, and for the root user's keys (CIS 1.4) whenever findings are."""
-    return (request.include_last_used and not request.exact_last_used) or request.include_findings
 
 
 def _list_keys_of_user(client: t.Any, user_name: str) -> list[dict[str, t.Any]]:
